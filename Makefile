@@ -1,0 +1,31 @@
+# Two commands do all the set-up on a fresh machine:
+#   make example   runs the main example (examples/mnist_to_usps.py)
+#   make test      runs the test suite
+# Each creates the virtual environment in .venv when it is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The real data sets: a folder laid out like ../shared/data (see README).
+SKTRANSFER_DATA ?= $(abspath ../shared/data)
+export SKTRANSFER_DATA
+
+.PHONY: env test example benchmark lint
+
+env: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	touch $@
+
+test: env
+	$(BIN)/python -m pytest -q
+
+example: env
+	$(BIN)/python examples/mnist_to_usps.py
+
+benchmark: env
+	$(BIN)/python -m benchmarks --quick
+
+lint: env
+	$(BIN)/ruff check .
