@@ -1,0 +1,34 @@
+"""The skorch net that TransferClassifier trains."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+from skorch import NeuralNetClassifier
+
+
+class TransferNet(NeuralNetClassifier):
+    """skorch classifier that respects frozen blocks.
+
+    Frozen parameters (``requires_grad=False``) are kept out of the optimizer,
+    and the normalisation layers listed in ``frozen_norms_`` stay in eval mode
+    while the rest of the module trains, so their running statistics stay
+    those of the source.
+    """
+
+    frozen_norms_: list[torch.nn.Module] = []
+
+    def get_all_learnable_params(self) -> Iterator[tuple[str, torch.nn.Parameter]]:
+        for name, param in super().get_all_learnable_params():
+            if param.requires_grad:
+                yield name, param
+
+    def infer(self, x, **fit_params):
+        # skorch switches the whole module to train mode before each training
+        # step; put the frozen norm layers back into eval mode right before
+        # the forward pass.
+        if self.module_.training:
+            for layer in self.frozen_norms_:
+                layer.eval()
+        return super().infer(x, **fit_params)

@@ -1,0 +1,500 @@
+"""TransferClassifier: a skorch-trained network that starts from a source."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import nn
+
+from . import freezing
+from ._net import TransferNet
+from .models import MLP
+from .source import ResolvedSource, resolve_source
+from .transfer import copy_matching_weights, fit_head, fresh_copy, transfer_report
+
+# Prefixes of the skorch parameters that TransferClassifier forwards to its net.
+FORWARDED_PREFIXES = (
+    "module",
+    "optimizer",
+    "criterion",
+    "callbacks",
+    "iterator_train",
+    "iterator_valid",
+    "dataset",
+)
+TRANSFER_MODES = ("weights", "structure")
+
+
+class TransferClassifier(ClassifierMixin, BaseEstimator):
+    """Neural network classifier that transfers knowledge from a source network.
+
+    ``fit(X, y)`` is always about the target task. The knowledge comes in
+    through ``source``: the weights of a pretrained network are copied into
+    the target network wherever name and shape agree (a new head when the
+    number of classes differs, a new first layer when the input does), the
+    first ``freeze_depth`` blocks are frozen, and the rest is fine-tuned with
+    skorch. ``source`` is kept by reference through :func:`sklearn.base.clone`,
+    so ``GridSearchCV`` and ``cross_val_score`` start every fold from the
+    source's trained weights without copying the source per fold.
+
+    Parameters
+    ----------
+    module : torch.nn.Module class or instance, default=None
+        The target network. A class is instantiated with the ``module__*``
+        parameters; its ``n_features`` / ``n_classes`` / ``in_channels``
+        arguments, when it has them and they are not given, are inferred from
+        the data. An instance is deep-copied, never trained in place. ``None``
+        uses the source's architecture when the source has one (its last
+        ``nn.Linear`` resized to the number of classes), else a :class:`~sktransfer.models.MLP`.
+    source : object, default=None
+        Where the knowledge comes from: ``None`` (train from scratch), a
+        fitted ``TransferClassifier`` or skorch net, a ``torch.nn.Module``
+        with pretrained weights, a state dict, or the path of a state dict
+        saved with ``torch.save`` (read with ``weights_only=True``).
+    transfer : {"weights", "structure"}, default="weights"
+        ``"weights"`` copies the source tensors that fit (parameter transfer);
+        ``"structure"`` reuses only the source's architecture, freshly
+        initialised (structure transfer).
+    freeze_depth : int, str or list of str, default=0
+        What stays fixed at the source's weights. ``0`` trains everything;
+        ``k > 0`` freezes the first ``k`` blocks in forward order; ``k < 0``
+        freezes all but the last ``|k|`` blocks. A block is a layer that owns
+        parameters together with the normalisation layers that directly follow
+        it in the forward pass (see :mod:`sktransfer.freezing`). A pattern or
+        list of patterns (``fnmatch``, e.g. ``"conv*"``) freezes every block
+        with a matching layer or parameter name. Frozen blocks get no
+        gradient, stay out of the optimizer, and their batch-norm running
+        statistics are kept.
+    criterion : torch loss class, default=torch.nn.CrossEntropyLoss
+        Loss on the network's logits.
+    optimizer : torch optimizer class, default=torch.optim.Adam
+        Optimizer; its options are ``optimizer__*`` parameters.
+    lr : float, default=1e-3
+        Learning rate.
+    transferred_lr : float, default=None
+        Learning rate of the transferred parameters that are trained (the
+        fresh ones use ``lr``). ``None`` means ``lr``.
+    max_epochs : int, default=20
+        Number of passes over the target data.
+    batch_size : int, default=64
+        Mini-batch size.
+    train_split : callable, default=None
+        skorch's validation split (e.g. ``skorch.dataset.ValidSplit(5)``);
+        ``None`` trains on all of ``X``.
+    callbacks : list of skorch callbacks, default=None
+        Extra skorch callbacks (early stopping, LR schedules, checkpoints).
+    device : str, default="cpu"
+        Torch device to train on.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation of fresh layers, shuffling and dropout.
+        An int makes ``fit`` reproducible; the global torch RNG is left as it
+        was.
+    verbose : int, default=0
+        ``1`` prints the transfer summary and skorch's table of epochs.
+    **kwargs
+        skorch parameters with the prefixes ``module__``, ``optimizer__``,
+        ``criterion__``, ``callbacks__``, ``iterator_train__``,
+        ``iterator_valid__`` and ``dataset__``, e.g. ``optimizer__weight_decay``.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNetClassifier
+        The trained skorch net.
+    module_ : torch.nn.Module
+        The trained target network (``net_.module_``).
+    history_ : skorch.History
+        The training history (``net_.history``).
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    n_features_in_ : int
+        ``X.shape[1]``: features for tables, channels for images.
+    feature_names_in_ : ndarray of str
+        Column names of ``X``, when it is a DataFrame with string columns.
+    input_shape_ : tuple of int
+        The shape of one sample, ``X.shape[1:]``.
+    blocks_ : list of str
+        The network's blocks in forward order (what ``freeze_depth`` counts).
+    transfer_report_ : pandas.DataFrame
+        One row per parameter: its block, shape, the source tensor's shape,
+        ``status`` (``"transferred"`` or ``"fresh"``) and ``trainable``.
+
+    See Also
+    --------
+    sktransfer.models.LeNet : A CNN for 28x28 digit images to transfer.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sktransfer import TransferClassifier
+    >>> X, y = make_classification(n_samples=200, n_features=8, random_state=0)
+    >>> source = TransferClassifier(random_state=0).fit(X, y)
+    >>> clf = TransferClassifier(source=source, freeze_depth=1, random_state=0)
+    >>> clf.fit(X[:40], y[:40]).score(X[40:], y[40:]) > 0.8
+    True
+    >>> clf.transfer_report_[["parameter", "status", "trainable"]]
+          parameter       status  trainable
+    0  layers.1.weight  transferred      False
+    1    layers.1.bias  transferred      False
+    2  layers.3.weight  transferred       True
+    3    layers.3.bias  transferred       True
+    """
+
+    def __init__(
+        self,
+        module=None,
+        *,
+        source=None,
+        transfer="weights",
+        freeze_depth=0,
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        transferred_lr=None,
+        max_epochs=20,
+        batch_size=64,
+        train_split=None,
+        callbacks=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        self.module = module
+        self.source = source
+        self.transfer = transfer
+        self.freeze_depth = freeze_depth
+        self.criterion = criterion
+        self.optimizer = optimizer
+        self.lr = lr
+        self.transferred_lr = transferred_lr
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.train_split = train_split
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+
+    # -- parameters ---------------------------------------------------------
+
+    def _forwarded_params(self) -> dict:
+        """The ``**kwargs`` given to ``__init__`` or ``set_params``.
+
+        They are stored as attributes, like skorch does; fitted attributes end
+        in ``_`` and private ones start with ``_``, so neither is counted.
+        """
+        explicit = _explicit_params(type(self))
+        return {
+            k: v
+            for k, v in vars(self).items()
+            if k not in explicit and not k.startswith("_") and not k.endswith("_")
+        }
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep=deep)
+        params.update(self._forwarded_params())
+        return params
+
+    def set_params(self, **params):
+        explicit = _explicit_params(type(self))
+        # Nested parameters of an explicit parameter (e.g. ``source__lr``) go
+        # to scikit-learn; the rest are stored and checked in ``fit``.
+        extra = {k: v for k, v in params.items() if k.split("__", 1)[0] not in explicit}
+        for key, value in extra.items():
+            setattr(self, key, value)
+        rest = {k: v for k, v in params.items() if k not in extra}
+        return super().set_params(**rest) if rest else self
+
+    def __sklearn_clone__(self):
+        # The source is shared, not copied: no per-fold deep copy of a big
+        # network, and no loss of its trained weights (cloning a fitted
+        # estimator or skorch net would return an unfitted one).
+        params = self.get_params(deep=False)
+        source = params.pop("source")
+        params = {k: clone(v, safe=False) for k, v in params.items()}
+        return type(self)(source=source, **params)
+
+    # -- fit ------------------------------------------------------------------
+
+    def fit(self, X, y):
+        """Fit the target network, starting from the source.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, C, H, W)
+            Target inputs: a table, or images in channels-first layout.
+        y : array-like of shape (n_samples,)
+            Target labels, of any type.
+
+        Returns
+        -------
+        self : TransferClassifier
+            The fitted estimator.
+        """
+        X, y = self._validate_input(X, y)
+        self._check_params()
+        source = resolve_source(self.source)
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        devices = [] if torch.device(self.device).type == "cpu" else None
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            module, transferred = self._build_module(source, X)
+            blocks, frozen = self._freeze(module, X)
+            self.transfer_report_ = transfer_report(
+                module, transferred, blocks, frozen, bool(source and self.transfer == "weights")
+            )
+            self._check_transfer(source)
+            self.blocks_ = [b.name for b in blocks]
+            self._print_summary(source, frozen)
+            self.net_ = self._make_net(module, frozen, blocks)
+            self.net_.fit(X, y)
+        self.module_ = self.net_.module_
+        self.history_ = self.net_.history
+        return self
+
+    def _validate_input(self, X, y):
+        X, y = validate_data(
+            self, X, y, allow_nd=True, dtype=np.float32, ensure_all_finite=True
+        )
+        if not X.flags.writeable:  # torch warns on read-only buffers
+            X = X.copy()
+        check_classification_targets(y)
+        self._label_encoder = LabelEncoder().fit(y)
+        self.classes_ = self._label_encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "TransferClassifier needs samples of at least 2 classes in the "
+                f"data, but the data contains only one class: {self.classes_[0]!r}."
+            )
+        self.input_shape_ = tuple(X.shape[1:])
+        return X, self._label_encoder.transform(y).astype(np.int64)
+
+    def _check_params(self) -> None:
+        if self.transfer not in TRANSFER_MODES:
+            raise ValueError(
+                f"transfer must be one of {TRANSFER_MODES}; got {self.transfer!r}."
+            )
+        for name, value, low in (
+            ("lr", self.lr, 0.0),
+            ("transferred_lr", self.transferred_lr, 0.0),
+        ):
+            if value is None and name == "transferred_lr":
+                continue
+            if not isinstance(value, Real) or isinstance(value, bool) or value < low:
+                raise ValueError(f"{name} must be a non-negative number; got {value!r}.")
+        for name in ("max_epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive int; got {value!r}.")
+        for key in self._forwarded_params():
+            if key.split("__", 1)[0] not in FORWARDED_PREFIXES or "__" not in key:
+                raise ValueError(
+                    f"Unknown parameter {key!r} of {type(self).__name__}: extra "
+                    "parameters are forwarded to skorch and must start with one "
+                    f"of {[p + '__' for p in FORWARDED_PREFIXES]}."
+                )
+
+    def _build_module(self, source: ResolvedSource | None, X: np.ndarray):
+        """Steps 3 of fit: the target network, with the source weights that fit."""
+        n_classes = len(self.classes_)
+        if self.module is not None:
+            module = self._instantiate_module(X, n_classes)
+        elif source is not None and source.module is not None:
+            module = fit_head(copy.deepcopy(source.module), n_classes)
+        else:
+            module = self._instantiate_module(X, n_classes, default=MLP)
+        if source is not None and self.transfer == "structure":
+            if source.module is None and self.module is None:
+                raise ValueError(
+                    "transfer='structure' reuses the source's architecture, but "
+                    f"the source ({source.description}) holds weights only; pass "
+                    "a torch.nn.Module or a fitted estimator as source."
+                )
+            module = fresh_copy(module)
+            return module, {}
+        transferred = (
+            copy_matching_weights(module, source.state_dict) if source is not None else {}
+        )
+        return module, transferred
+
+    def _instantiate_module(self, X, n_classes, default=None):
+        module = self.module if self.module is not None else default
+        kwargs = {
+            k.split("__", 1)[1]: v
+            for k, v in self._forwarded_params().items()
+            if k.startswith("module__")
+        }
+        if isinstance(module, nn.Module):
+            if kwargs:
+                raise ValueError(
+                    "module__* parameters need module to be a class, not an "
+                    f"instance; got {sorted(kwargs)} with a {type(module).__name__}."
+                )
+            return copy.deepcopy(module)  # never train the caller's module
+        if not (inspect.isclass(module) and issubclass(module, nn.Module)):
+            raise TypeError(
+                "module must be a torch.nn.Module class or instance, or None; "
+                f"got {module!r}."
+            )
+        inferred = {
+            "n_classes": n_classes,
+            "n_features": int(np.prod(X.shape[1:])),
+            "in_channels": X.shape[1] if X.ndim == 4 else None,
+        }
+        accepted = inspect.signature(module).parameters
+        for name, value in inferred.items():
+            if name in accepted and name not in kwargs and value is not None:
+                kwargs[name] = value
+        return module(**kwargs)
+
+    def _freeze(self, module: nn.Module, X: np.ndarray):
+        """Step 4: trace the blocks, check the network takes X, freeze."""
+        example = torch.as_tensor(X[:2])
+        try:
+            blocks, output = freezing.trace_blocks(module, example)
+        except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+            raise ValueError(
+                f"The network cannot take X with samples of shape {X.shape[1:]}: "
+                f"{exc}. Map X to the input the network expects (e.g. with "
+                "sktransfer.ImageMapping) or pass a module that takes it."
+            ) from exc
+        n_classes = len(self.classes_)
+        if not isinstance(output, torch.Tensor) or tuple(output.shape) != (
+            len(example),
+            n_classes,
+        ):
+            shape = tuple(output.shape) if isinstance(output, torch.Tensor) else output
+            raise ValueError(
+                f"The network's output for 2 samples has shape {shape}, but y has "
+                f"{n_classes} classes: expected ({len(example)}, {n_classes})."
+            )
+        frozen = freezing.select_frozen(blocks, self.freeze_depth)
+        freezing.freeze(module, frozen)
+        return blocks, frozen
+
+    def _check_transfer(self, source: ResolvedSource | None) -> None:
+        if source is None or self.transfer != "weights":
+            return
+        if not (self.transfer_report_["status"] == "transferred").any():
+            raise ValueError(
+                f"No parameter of the source ({source.description}) matches the "
+                "target network by name and shape, so nothing would be "
+                "transferred. Source tensors: "
+                f"{_shapes(source.state_dict)}; target: "
+                f"{dict(zip(self.transfer_report_['parameter'], self.transfer_report_['shape']))}."
+            )
+
+    def _make_net(self, module, frozen, blocks) -> TransferNet:
+        """Step 5: the skorch net over the trainable parameters."""
+        kwargs = {
+            k: v
+            for k, v in self._forwarded_params().items()
+            if not k.startswith("module__")
+        }
+        kwargs.setdefault("iterator_train__shuffle", True)
+        if self.transferred_lr is not None:
+            report = self.transfer_report_
+            names = report.loc[
+                (report["status"] == "transferred") & report["trainable"], "parameter"
+            ]
+            groups = list(kwargs.pop("optimizer__param_groups", []))
+            groups += [(name, {"lr": self.transferred_lr}) for name in names]
+            kwargs["optimizer__param_groups"] = groups
+        net = TransferNet(
+            module=module,
+            criterion=self.criterion,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=self.train_split,
+            callbacks=self.callbacks,
+            device=self.device,
+            verbose=self.verbose,
+            classes=np.arange(len(self.classes_)),
+            **kwargs,
+        )
+        net.frozen_norms_ = freezing.frozen_norm_layers(module, frozen)
+        return net
+
+    def _print_summary(self, source, frozen) -> None:
+        if not self.verbose:
+            return
+        report = self.transfer_report_
+        n_transferred = int((report["status"] == "transferred").sum())
+        print(
+            f"[TransferClassifier] source: {source.description if source else 'none'}; "
+            f"transferred {n_transferred}/{len(report)} parameters; "
+            f"frozen blocks: {[b.name for b in frozen] or 'none'}."
+        )
+
+    # -- predict --------------------------------------------------------------
+
+    def _validate_predict(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, reset=False, allow_nd=True, dtype=np.float32, ensure_all_finite=True
+        )
+        if tuple(X.shape[1:]) != self.input_shape_:
+            raise ValueError(
+                f"X has samples of shape {tuple(X.shape[1:])}, but "
+                f"{type(self).__name__} was fitted on samples of shape "
+                f"{self.input_shape_}."
+            )
+        return X if X.flags.writeable else X.copy()
+
+    def predict_proba(self, X):
+        """Class probabilities of the samples in ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Samples of the shape seen in ``fit``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities, columns ordered as ``classes_``.
+        """
+        X = self._validate_predict(X)
+        return self.net_.predict_proba(X).astype(np.float64)
+
+    def predict(self, X):
+        """Predicted class labels of the samples in ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Samples of the shape seen in ``fit``.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+def _explicit_params(cls) -> set[str]:
+    """Names of the explicit ``__init__`` parameters (no ``self``, no ``**kwargs``)."""
+    return {
+        p.name
+        for p in inspect.signature(cls.__init__).parameters.values()
+        if p.name != "self" and p.kind is not p.VAR_KEYWORD
+    }
+
+
+def _shapes(state_dict) -> dict:
+    return {k: tuple(v.shape) for k, v in list(state_dict.items())[:8]}

@@ -1,0 +1,143 @@
+"""Resolve what a user passes as ``source`` into a network and its weights.
+
+Accepted: ``None``; a fitted :class:`~sktransfer.TransferClassifier`; a
+fitted skorch net; a ``torch.nn.Module`` holding pretrained weights; a state
+dict; a path to a state dict saved with ``torch.save``.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+SOURCE_KINDS = (
+    "None, a fitted TransferClassifier or skorch net, a torch.nn.Module, "
+    "a state dict, or the path of a state dict saved with torch.save"
+)
+
+# Keys under which common checkpoint formats nest the state dict.
+_CHECKPOINT_KEYS = ("state_dict", "model_state_dict", "model")
+
+
+@dataclass
+class ResolvedSource:
+    """A source reduced to what transfer needs.
+
+    Attributes
+    ----------
+    state_dict : dict of str to Tensor
+        The source weights (parameters and buffers), on the CPU.
+    module : nn.Module or None
+        The source network itself, when known: its architecture can be reused.
+    description : str
+        A short human-readable name of the source, for messages.
+    """
+
+    state_dict: dict[str, torch.Tensor]
+    module: nn.Module | None
+    description: str
+
+
+def resolve_source(source: object) -> ResolvedSource | None:
+    """Turn ``source`` into a :class:`ResolvedSource` (``None`` for ``None``).
+
+    Raises ``TypeError`` for unsupported kinds and ``ValueError`` for sources
+    that cannot be used (unfitted, unreadable file, not a state dict).
+    """
+    if source is None:
+        return None
+    if isinstance(source, nn.Module):
+        return _from_module(source, type(source).__name__)
+    if isinstance(source, str | os.PathLike):
+        return _from_path(Path(source))
+    if isinstance(source, Mapping):
+        return ResolvedSource(_check_state_dict(source, "source"), None, "state dict")
+    module = _fitted_module(source)
+    if module is not None:
+        return _from_module(module, type(source).__name__)
+    raise TypeError(
+        f"source must be {SOURCE_KINDS}; got an object of type "
+        f"{type(source).__name__}."
+    )
+
+
+def _fitted_module(source: object) -> nn.Module | None:
+    """The trained network of a fitted estimator or skorch net, else None."""
+    # A TransferClassifier (or anything wrapping a skorch net in ``net_``).
+    if hasattr(source, "get_params") and hasattr(type(source), "fit"):
+        net = getattr(source, "net_", source)
+        module = getattr(net, "module_", None)
+        if isinstance(module, nn.Module):
+            return module
+        if hasattr(source, "module") or hasattr(source, "net_"):
+            raise ValueError(
+                f"source {type(source).__name__} is not fitted: fit it on the "
+                "source data first (or pass its network or weights)."
+            )
+    return None
+
+
+def _from_module(module: nn.Module, description: str) -> ResolvedSource:
+    state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+    return ResolvedSource(_strip_prefix(state), module, description)
+
+
+def _from_path(path: Path) -> ResolvedSource:
+    path = path.expanduser()
+    if not path.is_file():
+        raise ValueError(
+            f"source path {str(path)!r} does not exist or is not a file; pass "
+            "the path of a state dict saved with torch.save(module.state_dict(), "
+            "path)."
+        )
+    try:
+        # weights_only=True: a file holding arbitrary pickled objects is
+        # refused instead of executed.
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise ValueError(
+            f"source file {str(path)!r} holds more than tensors and is refused "
+            "(it is loaded with weights_only=True so that no pickled code runs). "
+            "Save a state dict instead: torch.save(module.state_dict(), path)."
+        ) from exc
+    except Exception as exc:  # torch raises several types for corrupt files
+        raise ValueError(
+            f"source file {str(path)!r} could not be read as a state dict saved "
+            f"with torch.save: {exc}"
+        ) from exc
+    if isinstance(obj, Mapping):
+        for key in _CHECKPOINT_KEYS:
+            if isinstance(obj.get(key), Mapping):
+                obj = obj[key]
+                break
+    if not isinstance(obj, Mapping):
+        raise ValueError(
+            f"source file {str(path)!r} holds a {type(obj).__name__}, not a state "
+            "dict (a mapping of parameter names to tensors)."
+        )
+    state = _check_state_dict(obj, f"source file {str(path)!r}")
+    return ResolvedSource(state, None, path.name)
+
+
+def _check_state_dict(obj: Mapping, what: str) -> dict[str, torch.Tensor]:
+    bad = [k for k, v in obj.items() if not isinstance(v, torch.Tensor)]
+    if bad or not obj:
+        detail = f"non-tensor values under {bad[:3]}" if bad else "no entries"
+        raise ValueError(
+            f"{what} is not a state dict (a mapping of names to tensors): {detail}."
+        )
+    return _strip_prefix({str(k): v.detach().cpu() for k, v in obj.items()})
+
+
+def _strip_prefix(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    # Weights saved from nn.DataParallel / DistributedDataParallel carry "module.".
+    prefix = "module."
+    if state and all(k.startswith(prefix) for k in state):
+        return {k[len(prefix) :]: v for k, v in state.items()}
+    return state
