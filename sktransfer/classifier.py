@@ -54,7 +54,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         arguments, when it has them and they are not given, are inferred from
         the data. An instance is deep-copied, never trained in place. ``None``
         uses the source's architecture when the source has one (its last
-        ``nn.Linear`` resized to the number of classes), else a :class:`~sktransfer.models.MLP`.
+        ``nn.Linear`` resized to the number of classes), else a
+        :class:`~sktransfer.models.MLP`.
     source : object, default=None
         Where the knowledge comes from: ``None`` (train from scratch), a
         fitted ``TransferClassifier`` or skorch net, a ``torch.nn.Module``
@@ -208,12 +209,20 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
 
     def set_params(self, **params):
         explicit = _explicit_params(type(self))
-        # Nested parameters of an explicit parameter (e.g. ``source__lr``) go
-        # to scikit-learn; the rest are stored and checked in ``fit``.
-        extra = {k: v for k, v in params.items() if k.split("__", 1)[0] not in explicit}
-        for key, value in extra.items():
-            setattr(self, key, value)
-        rest = {k: v for k, v in params.items() if k not in extra}
+
+        def is_extra(key: str) -> bool:
+            # skorch-style ``optimizer__momentum`` is stored for the net; the
+            # nested parameters of an explicit parameter (``source__lr``) go
+            # to scikit-learn; anything else is stored and checked in ``fit``.
+            prefix, nested, _ = key.partition("__")
+            if nested:
+                return prefix in FORWARDED_PREFIXES or prefix not in explicit
+            return key not in explicit
+
+        for key, value in params.items():
+            if is_extra(key):
+                setattr(self, key, value)
+        rest = {k: v for k, v in params.items() if not is_extra(k)}
         return super().set_params(**rest) if rest else self
 
     def __sklearn_clone__(self):
@@ -252,9 +261,13 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             module, transferred = self._build_module(source, X)
             blocks, frozen = self._freeze(module, X)
             self.transfer_report_ = transfer_report(
-                module, transferred, blocks, frozen, bool(source and self.transfer == "weights")
+                module,
+                transferred,
+                blocks,
+                frozen,
+                bool(source and self.transfer == "weights"),
             )
-            self._check_transfer(source)
+            self._check_transfer(source, module)
             self.blocks_ = [b.name for b in blocks]
             self._print_summary(source, frozen)
             self.net_ = self._make_net(module, frozen, blocks)
@@ -292,7 +305,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             if value is None and name == "transferred_lr":
                 continue
             if not isinstance(value, Real) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be a non-negative number; got {value!r}.")
+                raise ValueError(
+                    f"{name} must be a non-negative number; got {value!r}."
+                )
         for name in ("max_epochs", "batch_size"):
             value = getattr(self, name)
             if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
@@ -324,7 +339,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             module = fresh_copy(module)
             return module, {}
         transferred = (
-            copy_matching_weights(module, source.state_dict) if source is not None else {}
+            copy_matching_weights(module, source.state_dict)
+            if source is not None
+            else {}
         )
         return module, transferred
 
@@ -383,16 +400,15 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         freezing.freeze(module, frozen)
         return blocks, frozen
 
-    def _check_transfer(self, source: ResolvedSource | None) -> None:
+    def _check_transfer(self, source: ResolvedSource | None, module) -> None:
         if source is None or self.transfer != "weights":
             return
         if not (self.transfer_report_["status"] == "transferred").any():
             raise ValueError(
                 f"No parameter of the source ({source.description}) matches the "
                 "target network by name and shape, so nothing would be "
-                "transferred. Source tensors: "
-                f"{_shapes(source.state_dict)}; target: "
-                f"{dict(zip(self.transfer_report_['parameter'], self.transfer_report_['shape']))}."
+                f"transferred. Source tensors: {_shapes(source.state_dict)}; "
+                f"target: {_shapes(module.state_dict())}."
             )
 
     def _make_net(self, module, frozen, blocks) -> TransferNet:
@@ -444,7 +460,12 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
     def _validate_predict(self, X) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(
-            self, X, reset=False, allow_nd=True, dtype=np.float32, ensure_all_finite=True
+            self,
+            X,
+            reset=False,
+            allow_nd=True,
+            dtype=np.float32,
+            ensure_all_finite=True,
         )
         if tuple(X.shape[1:]) != self.input_shape_:
             raise ValueError(

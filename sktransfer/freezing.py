@@ -80,7 +80,10 @@ def trace_blocks(
 
     blocks: list[Block] = []
     for mod in order:
-        own = [f"{names[mod]}.{p}".lstrip(".") for p, _ in mod.named_parameters(recurse=False)]
+        own = [
+            f"{names[mod]}.{p}".lstrip(".")
+            for p, _ in mod.named_parameters(recurse=False)
+        ]
         if isinstance(mod, NORM_LAYERS) and blocks:
             blocks[-1].layers.append(names[mod])
             blocks[-1].parameters += own
@@ -101,8 +104,7 @@ def select_frozen(
         k = int(freeze_depth)
         if abs(k) > n:
             raise ValueError(
-                f"freeze_depth={k} but the network has only {n} blocks "
-                f"({listing})."
+                f"freeze_depth={k} but the network has only {n} blocks ({listing})."
             )
         frozen = list(blocks[:k]) if k >= 0 else list(blocks[: n + k])
     elif isinstance(freeze_depth, str) or (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,8 +63,7 @@ def resolve_source(source: object) -> ResolvedSource | None:
     if module is not None:
         return _from_module(module, type(source).__name__)
     raise TypeError(
-        f"source must be {SOURCE_KINDS}; got an object of type "
-        f"{type(source).__name__}."
+        f"source must be {SOURCE_KINDS}; got an object of type {type(source).__name__}."
     )
 
 
@@ -101,6 +101,11 @@ def _from_path(path: Path) -> ResolvedSource:
         # refused instead of executed.
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        if not zipfile.is_zipfile(path):  # not written by torch.save at all
+            raise ValueError(
+                f"source file {str(path)!r} could not be read as a state dict "
+                f"saved with torch.save: {exc}"
+            ) from exc
         raise ValueError(
             f"source file {str(path)!r} holds more than tensors and is refused "
             "(it is loaded with weights_only=True so that no pickled code runs). "

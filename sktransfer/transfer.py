@@ -39,7 +39,7 @@ def copy_matching_weights(
 
 
 def fresh_copy(module: nn.Module) -> nn.Module:
-    """A deep copy of ``module`` with every layer re-initialised (structure transfer)."""
+    """A deep copy of ``module``, every layer re-initialised (structure transfer)."""
     module = copy.deepcopy(module)
     for layer in module.modules():
         reset = getattr(layer, "reset_parameters", None)
