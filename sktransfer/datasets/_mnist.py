@@ -1,0 +1,201 @@
+"""MNIST handwritten digits, read from the original IDX gzip files."""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from ._base import RemoteFile, _fetch_file
+
+__all__ = ["load_mnist"]
+
+_SUBDIR = "mnist"
+_MIRROR = "https://ossci-datasets.s3.amazonaws.com/mnist/"
+
+
+def _remote(filename: str, checksum: tuple[str, str]) -> RemoteFile:
+    return RemoteFile(filename, _MIRROR + filename, checksum)
+
+
+# Digests of the original LeCun files. Only the md5 of the training images is
+# known here, so that entry is verified with md5.
+_FILES: dict[str, RemoteFile] = {
+    f.filename: f
+    for f in [
+        _remote(
+            "train-images-idx3-ubyte.gz",
+            ("md5", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+        ),
+        _remote(
+            "train-labels-idx1-ubyte.gz",
+            (
+                "sha256",
+                "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+            ),
+        ),
+        _remote(
+            "t10k-images-idx3-ubyte.gz",
+            (
+                "sha256",
+                "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+            ),
+        ),
+        _remote(
+            "t10k-labels-idx1-ubyte.gz",
+            (
+                "sha256",
+                "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+            ),
+        ),
+    ]
+}
+
+_SUBSETS = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+
+_IDX_UBYTE = 0x08
+
+DESCR = """\
+MNIST handwritten digits
+------------------------
+Grey-level images of the digits 0-9, size-normalised and centred by their
+centre of mass in a 28x28 frame. 60000 training images (5923, 6742, 5958,
+6131, 5842, 5421, 5918, 6265, 5851, 5949 per class) and 10000 test images
+(980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009 per class).
+
+``data`` is float32 of shape (n, 1, 28, 28) with values in [0, 1] (the stored
+bytes divided by 255; 0 is background), ``images`` the same pixels as
+(n, 28, 28), ``target`` int64 in 0..9.
+
+Source: http://yann.lecun.com/exdb/mnist/ (original IDX files, downloaded from
+the ossci-datasets mirror used by torchvision).
+
+Y. LeCun, L. Bottou, Y. Bengio and P. Haffner, "Gradient-based learning
+applied to document recognition", Proceedings of the IEEE 86(11), 1998.
+"""
+
+
+def _read_idx(path: str | os.PathLike[str], ndim: int) -> np.ndarray:
+    """Read a gzip-compressed IDX file of unsigned bytes with ``ndim`` axes."""
+    name = os.fspath(path)
+    try:
+        with gzip.open(path, "rb") as fh:
+            raw = fh.read()
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise ValueError(f"{name!r} is not a valid gzip file: {exc}") from exc
+    expected = (_IDX_UBYTE << 8) | ndim
+    magic = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else None
+    if magic != expected:
+        found = "none (file too short)" if magic is None else f"{magic:#010x}"
+        raise ValueError(
+            f"{name!r} is not an IDX file of unsigned bytes with {ndim} "
+            f"dimension(s): magic number {found}, expected {expected:#010x}."
+        )
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"{name!r}: IDX header is truncated.")
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    size = math.prod(shape)
+    if len(raw) - header != size:
+        raise ValueError(
+            f"{name!r}: IDX header announces shape {shape} ({size} bytes) but "
+            f"the payload has {len(raw) - header} bytes."
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def load_mnist(
+    *,
+    subset: str = "test",
+    data_home: str | os.PathLike[str] | None = None,
+    download_if_missing: bool = True,
+    return_X_y: bool = False,
+) -> Bunch | tuple[np.ndarray, np.ndarray]:
+    """Load the MNIST handwritten digits (10 classes, 28x28 grey images).
+
+    =================   ==========================
+    Classes             10 (digits 0-9)
+    Samples             60000 train, 10000 test
+    Image shape         (1, 28, 28)
+    Values              float32 in [0, 1]
+    =================   ==========================
+
+    The files ``{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz`` are read
+    from the ``mnist/`` folder of the data directory (see
+    :func:`get_data_home`) and downloaded there, with checksum verification,
+    when missing.
+
+    Parameters
+    ----------
+    subset : {"test", "train"}, default="test"
+        Which split to load.
+    data_home : str or path-like, default=None
+        Data directory; default from :func:`get_data_home`.
+    download_if_missing : bool, default=True
+        If False, raise ``FileNotFoundError`` instead of downloading a missing
+        file.
+    return_X_y : bool, default=False
+        If True, return ``(data, target)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        With attributes ``data`` (float32, shape (n, 1, 28, 28), in [0, 1]),
+        ``images`` (the same pixels as (n, 28, 28)), ``target`` (int64,
+        shape (n,)), ``target_names`` (the digits 0-9), ``subset`` and
+        ``DESCR``.
+    (data, target) : tuple if ``return_X_y`` is True
+
+    Raises
+    ------
+    FileNotFoundError
+        If a file is missing and cannot be downloaded.
+    ValueError
+        If a file is not a valid IDX file.
+
+    Examples
+    --------
+    >>> from sktransfer.datasets import load_mnist
+    >>> mnist = load_mnist(subset="test")  # doctest: +SKIP
+    >>> mnist.data.shape, mnist.data.dtype  # doctest: +SKIP
+    ((10000, 1, 28, 28), dtype('float32'))
+    >>> mnist.target[:5]  # doctest: +SKIP
+    array([7, 2, 1, 0, 4])
+    """
+    if subset not in _SUBSETS:
+        raise ValueError(f"subset must be one of {sorted(_SUBSETS)}, got {subset!r}.")
+    paths: list[Path] = [
+        _fetch_file(_FILES[name], _SUBDIR, data_home, download_if_missing)
+        for name in _SUBSETS[subset]
+    ]
+    pixels = _read_idx(paths[0], ndim=3)
+    labels = _read_idx(paths[1], ndim=1)
+    if pixels.shape[0] != labels.shape[0]:
+        raise ValueError(
+            f"{paths[0].name!r} holds {pixels.shape[0]} images but "
+            f"{paths[1].name!r} holds {labels.shape[0]} labels."
+        )
+    if labels.size and labels.max() > 9:
+        raise ValueError(f"{paths[1].name!r} holds labels outside 0..9.")
+
+    data = (pixels.astype(np.float32) / np.float32(255.0))[:, np.newaxis]
+    target = labels.astype(np.int64)
+    if return_X_y:
+        return data, target
+    return Bunch(
+        data=data,
+        images=data[:, 0],
+        target=target,
+        target_names=np.arange(10),
+        subset=subset,
+        DESCR=DESCR,
+    )
