@@ -2,9 +2,11 @@
 
 from .classifier import TransferClassifier
 from .datasets import get_data_home, load_mnist, load_office_caltech10, load_usps
+from .features import FeatureTransferTransformer
 from .preprocessing import ImageMapping
 
 __all__ = [
+    "FeatureTransferTransformer",
     "ImageMapping",
     "TransferClassifier",
     "get_data_home",

@@ -6,6 +6,21 @@ from collections.abc import Iterator
 
 import torch
 from skorch import NeuralNetClassifier
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
+
+
+class BatchLoader(DataLoader):
+    """DataLoader that fetches each mini-batch with one fancy-indexing call.
+
+    skorch's datasets accept an array of indices, so a batch is one
+    ``X[indices]`` instead of ``batch_size`` single-row lookups followed by a
+    stack: the per-sample Python overhead of the default loader goes away.
+    """
+
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, **kw):
+        order = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+        sampler = BatchSampler(order, batch_size, drop_last)
+        super().__init__(dataset, batch_size=None, sampler=sampler, **kw)
 
 
 class TransferNet(NeuralNetClassifier):
@@ -18,6 +33,7 @@ class TransferNet(NeuralNetClassifier):
     """
 
     frozen_norms_: list[torch.nn.Module] = []
+    augment_ = None
 
     def get_all_learnable_params(self) -> Iterator[tuple[str, torch.nn.Parameter]]:
         for name, param in super().get_all_learnable_params():
@@ -31,4 +47,6 @@ class TransferNet(NeuralNetClassifier):
         if self.module_.training:
             for layer in self.frozen_norms_:
                 layer.eval()
+            if self.augment_ is not None:  # training batches only
+                x = self.augment_(x)
         return super().infer(x, **fit_params)

@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from . import freezing
-from ._net import TransferNet
+from ._net import BatchLoader, TransferNet
 from .models import MLP
 from .source import ResolvedSource, resolve_source
 from .transfer import copy_matching_weights, fit_head, fresh_copy, transfer_report
@@ -84,6 +84,14 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
     transferred_lr : float, default=None
         Learning rate of the transferred parameters that are trained (the
         fresh ones use ``lr``). ``None`` means ``lr``.
+    augment : callable, default=None
+        Applied to every training batch (a tensor) before the forward pass,
+        e.g. :class:`sktransfer.augmentation.RandomAffine`; never at predict
+        time.
+    classes : array-like, default=None
+        All the class labels of the target task. Give them when a fit may
+        see only some of them, e.g. in the cross-validation folds of a few-shot
+        target; ``None`` takes the labels present in ``y``.
     max_epochs : int, default=20
         Number of passes over the target data.
     batch_size : int, default=64
@@ -160,6 +168,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         optimizer=torch.optim.Adam,
         lr=1e-3,
         transferred_lr=None,
+        augment=None,
+        classes=None,
         max_epochs=20,
         batch_size=64,
         train_split=None,
@@ -177,6 +187,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.optimizer = optimizer
         self.lr = lr
         self.transferred_lr = transferred_lr
+        self.augment = augment
+        self.classes = classes
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.train_split = train_split
@@ -283,8 +295,14 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if not X.flags.writeable:  # torch warns on read-only buffers
             X = X.copy()
         check_classification_targets(y)
-        self._label_encoder = LabelEncoder().fit(y)
+        labels = y if self.classes is None else self.classes
+        self._label_encoder = LabelEncoder().fit(labels)
         self.classes_ = self._label_encoder.classes_
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y has labels {unknown[:5].tolist()} that are not in classes."
+            )
         if len(self.classes_) < 2:
             raise ValueError(
                 "TransferClassifier needs samples of at least 2 classes in the "
@@ -308,12 +326,14 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     f"{name} must be a non-negative number; got {value!r}."
                 )
+        if self.augment is not None and not callable(self.augment):
+            raise TypeError(f"augment must be callable; got {self.augment!r}.")
         for name in ("max_epochs", "batch_size"):
             value = getattr(self, name)
             if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive int; got {value!r}.")
         for key in self._forwarded_params():
-            if key.split("__", 1)[0] not in FORWARDED_PREFIXES or "__" not in key:
+            if key.split("__", 1)[0] not in FORWARDED_PREFIXES:
                 raise ValueError(
                     f"Unknown parameter {key!r} of {type(self).__name__}: extra "
                     "parameters are forwarded to skorch and must start with one "
@@ -419,6 +439,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             if not k.startswith("module__")
         }
         kwargs.setdefault("iterator_train__shuffle", True)
+        kwargs.setdefault("iterator_train", BatchLoader)
+        kwargs.setdefault("iterator_valid", BatchLoader)
         if self.transferred_lr is not None:
             report = self.transfer_report_
             names = report.loc[
@@ -442,6 +464,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             **kwargs,
         )
         net.frozen_norms_ = freezing.frozen_norm_layers(module, frozen)
+        net.augment_ = self.augment
         return net
 
     def _print_summary(self, source, frozen) -> None:

@@ -51,7 +51,7 @@ def trace_blocks(
 ) -> tuple[list[Block], torch.Tensor]:
     """Run one forward pass in eval mode; return the blocks and the output.
 
-    The module's training mode is restored afterwards; no statistics change.
+    Each layer's training mode is restored afterwards; no statistics change.
     """
     names = {m: n for n, m in module.named_modules()}
     order: list[nn.Module] = []
@@ -67,7 +67,7 @@ def trace_blocks(
         or (isinstance(m, NORM_LAYERS) and any(True for _ in m.buffers(recurse=False)))
     ]
     handles = [m.register_forward_hook(record) for m in owners]
-    was_training = module.training
+    modes = [(m, m.training) for m in module.modules()]
     try:
         module.eval()
         with torch.no_grad():
@@ -75,7 +75,8 @@ def trace_blocks(
     finally:
         for handle in handles:
             handle.remove()
-        module.train(was_training)
+        for m, training in modes:  # per layer: frozen norms stay in eval mode
+            m.train(training)
     order += [m for m in owners if m not in order]
 
     blocks: list[Block] = []

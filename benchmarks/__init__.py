@@ -1,0 +1,1 @@
+"""Runnable measurements of sktransfer: ``python -m benchmarks [--quick]``."""
