@@ -93,7 +93,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         see only some of them, e.g. in the cross-validation folds of a few-shot
         target; ``None`` takes the labels present in ``y``.
     max_epochs : int, default=20
-        Number of passes over the target data.
+        Number of passes over the target data. ``0`` transfers the weights
+        and trains nothing: the source's predictions (source only).
     batch_size : int, default=64
         Mini-batch size.
     train_split : callable, default=None
@@ -328,10 +329,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                 )
         if self.augment is not None and not callable(self.augment):
             raise TypeError(f"augment must be callable; got {self.augment!r}.")
-        for name in ("max_epochs", "batch_size"):
+        for name, low in (("max_epochs", 0), ("batch_size", 1)):
             value = getattr(self, name)
-            if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int; got {value!r}.")
+            if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
+                raise ValueError(f"{name} must be an int >= {low}; got {value!r}.")
         for key in self._forwarded_params():
             if key.split("__", 1)[0] not in FORWARDED_PREFIXES:
                 raise ValueError(

@@ -110,6 +110,8 @@ class LeNet(nn.Module):
 
     def features(self, X: torch.Tensor) -> torch.Tensor:
         """Return the flattened output of the convolution blocks."""
+        if X.ndim == 2:  # flat rows, for tools that only take 2-D X
+            X = X.view(len(X), self.conv1.in_channels, 28, 28)
         X = self.pool(torch.relu(self.bn1(self.conv1(X))))
         X = self.pool(torch.relu(self.bn2(self.conv2(X))))
         return X.flatten(1)

@@ -214,7 +214,7 @@ def test_predict_checks_features_and_image_shape(digits, lenet_source):
     "param, value, message",
     [
         ("transfer", "features", "transfer must be one of"),
-        ("max_epochs", 0, "max_epochs must be a positive int"),
+        ("max_epochs", -1, "max_epochs must be an int >= 0"),
         ("lr", -1.0, "lr must be a non-negative number"),
         ("freeze_depth", 1.5, "freeze_depth must be an int"),
         ("module", "mlp", "module must be a torch.nn.Module"),
@@ -224,3 +224,36 @@ def test_bad_parameters_give_clear_errors(param, value, message):
     X, y = small_problem()
     with pytest.raises((ValueError, TypeError), match=message):
         TransferClassifier(**{param: value}).fit(X, y)
+
+
+def test_augment_applies_to_training_batches_only():
+    seen = []
+
+    def record(batch):
+        seen.append(batch.shape[0])
+        return batch + 0.0
+
+    X, y = small_problem(n=40)
+    clf = TransferClassifier(augment=record, max_epochs=2, batch_size=16).fit(X, y)
+    assert seen == [16, 16, 8, 16, 16, 8]
+    clf.predict(X)
+    assert len(seen) == 6
+    with pytest.raises(TypeError, match="augment must be callable"):
+        TransferClassifier(augment="flip").fit(X, y)
+
+
+def test_classes_lets_a_fold_miss_some_labels():
+    X, y = small_problem()
+    clf = TransferClassifier(classes=[0, 1, 2], max_epochs=1).fit(X, y)
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    assert clf.predict_proba(X).shape == (len(X), 3)
+    with pytest.raises(ValueError, match=r"labels \[5\] that are not in classes"):
+        TransferClassifier(classes=[0, 1]).fit(X, np.where(y == 1, 5, 0))
+
+
+def test_zero_epochs_gives_the_source_predictions(tabular_source, domains):
+    _, _, Xt, yt = domains
+    clf = TransferClassifier(source=tabular_source, max_epochs=0).fit(Xt[:20], yt[:20])
+    np.testing.assert_allclose(
+        clf.predict_proba(Xt), tabular_source.predict_proba(Xt), rtol=1e-6
+    )

@@ -1,0 +1,31 @@
+"""Run the benchmarks: ``python -m benchmarks [--quick] [--seeds N] [--only NAME]``.
+
+Each benchmark prints its rows as they come, then a markdown table, and writes
+``benchmarks/results/<name>.json`` and ``<name>.md``. Data is read through
+``SKTRANSFER_DATA`` like everywhere else.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from . import mnist_usps
+
+BENCHMARKS = {"mnist_usps": mnist_usps.run}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="sktransfer benchmarks")
+    parser.add_argument("--quick", action="store_true", help="one seed, few epochs")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append")
+    args = parser.parse_args()
+    for name in args.only or BENCHMARKS:
+        print(f"== {name}", flush=True)
+        table = BENCHMARKS[name](quick=args.quick, seeds=args.seeds)
+        path = table.save()
+        print("\n" + table.markdown() + f"\n\nwritten: {path}\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()
