@@ -4,14 +4,19 @@ from .classifier import TransferClassifier
 from .datasets import get_data_home, load_mnist, load_office_caltech10, load_usps
 from .features import FeatureTransferTransformer
 from .preprocessing import ImageMapping
+from .selection import information_maximization_score, prediction_entropy_score
+from .source import Source
 
 __all__ = [
     "FeatureTransferTransformer",
     "ImageMapping",
+    "Source",
     "TransferClassifier",
     "get_data_home",
+    "information_maximization_score",
     "load_mnist",
     "load_office_caltech10",
     "load_usps",
+    "prediction_entropy_score",
 ]
 __version__ = "0.1.0.dev0"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,10 +14,14 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch.callbacks import PassthroughScoring
 from torch import nn
 
 from . import freezing
 from ._net import BatchLoader, TransferNet
+from .adaptation.base import AdaptationLoss
+from .adaptation.batches import DomainBatches
+from .adaptation.objective import DomainSetup
 from .models import MLP
 from .source import ResolvedSource, resolve_source
 from .transfer import copy_matching_weights, fit_head, fresh_copy, transfer_report
@@ -75,6 +80,19 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         with a matching layer or parameter name. Frozen blocks get no
         gradient, stay out of the optimizer, and their batch-norm running
         statistics are kept.
+    target_weight : float, default=1.0
+        λ in ``L = L_source + λ·L_target + μ·L_adapt`` when the source carries
+        labelled data (:class:`~sktransfer.Source`): the weight of the mean
+        loss on the labelled target rows against the mean loss on the source
+        rows. Without source data only ``L_target`` is trained, and this
+        parameter is ignored.
+    adaptation : AdaptationLoss, default=None
+        An unsupervised domain adaptation loss (:class:`~sktransfer.adaptation.DANN`,
+        :class:`~sktransfer.adaptation.DeepCORAL`, :class:`~sktransfer.adaptation.MMD`)
+        between source and target features; it needs labelled source data.
+        Its hyperparameters are ``adaptation__*`` parameters.
+    adaptation_weight : float, default=1.0
+        μ, the weight of the adaptation loss.
     criterion : torch loss class, default=torch.nn.CrossEntropyLoss
         Loss on the network's logits.
     optimizer : torch optimizer class, default=torch.optim.Adam
@@ -165,6 +183,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         source=None,
         transfer="weights",
         freeze_depth=0,
+        target_weight=1.0,
+        adaptation=None,
+        adaptation_weight=1.0,
         criterion=nn.CrossEntropyLoss,
         optimizer=torch.optim.Adam,
         lr=1e-3,
@@ -184,6 +205,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.source = source
         self.transfer = transfer
         self.freeze_depth = freeze_depth
+        self.target_weight = target_weight
+        self.adaptation = adaptation
+        self.adaptation_weight = adaptation_weight
         self.criterion = criterion
         self.optimizer = optimizer
         self.lr = lr
@@ -257,16 +281,21 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features) or (n_samples, C, H, W)
             Target inputs: a table, or images in channels-first layout.
         y : array-like of shape (n_samples,)
-            Target labels, of any type.
+            Target labels, of any type. When the source carries data or an
+            ``adaptation`` loss is set, ``-1`` marks unlabelled target rows
+            (scikit-learn's semi-supervised convention): all ``-1`` is
+            unsupervised domain adaptation. Otherwise ``-1`` is a label like
+            any other.
 
         Returns
         -------
         self : TransferClassifier
             The fitted estimator.
         """
-        X, y = self._validate_input(X, y)
         self._check_params()
         source = resolve_source(self.source)
+        domain = self._domain_mode(source)
+        X, y, y_source = self._validate_input(X, y, source if domain else None)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         devices = [] if torch.device(self.device).type == "cpu" else None
         with torch.random.fork_rng(devices=devices):
@@ -278,39 +307,84 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                 transferred,
                 blocks,
                 frozen,
-                bool(source and self.transfer == "weights"),
+                bool(source and source.state_dict and self.transfer == "weights"),
             )
             self._check_transfer(source, module)
             self.blocks_ = [b.name for b in blocks]
             self._print_summary(source, frozen)
-            self.net_ = self._make_net(module, frozen, blocks)
+            setup = (
+                self._domain_setup(module, blocks, X, y, source.X, y_source)
+                if domain
+                else None
+            )
+            self.net_ = self._make_net(module, frozen, setup)
             self.net_.fit(X, y)
         self.module_ = self.net_.module_
         self.history_ = self.net_.history
         return self
 
-    def _validate_input(self, X, y):
+    def _domain_mode(self, source: ResolvedSource | None) -> bool:
+        """Whether fit trains across domains (source data or adaptation)."""
+        has_data = source is not None and source.X is not None
+        if self.adaptation is not None and not has_data:
+            raise ValueError(
+                "adaptation needs labelled source data to align the target "
+                "with: pass source=sktransfer.Source(weights=..., X=X_source, "
+                "y=y_source)."
+            )
+        if has_data and self.train_split is not None:
+            raise ValueError(
+                "train_split is not supported when training across domains; "
+                "use train_split=None and score with GridSearchCV instead."
+            )
+        return has_data
+
+    def _validate_input(self, X, y, source: ResolvedSource | None):
         X, y = validate_data(
             self, X, y, allow_nd=True, dtype=np.float32, ensure_all_finite=True
         )
         if not X.flags.writeable:  # torch warns on read-only buffers
             X = X.copy()
-        check_classification_targets(y)
-        labels = y if self.classes is None else self.classes
-        self._label_encoder = LabelEncoder().fit(labels)
+        unlabelled = _unlabelled(y) if source is not None else np.zeros(len(y), bool)
+        if not unlabelled.all():
+            check_classification_targets(y[~unlabelled])
+        labels = [y[~unlabelled]]
+        if source is not None:
+            if source.X.shape[1:] != X.shape[1:]:
+                raise ValueError(
+                    f"Source.X has samples of shape {source.X.shape[1:]}, but X "
+                    f"has {X.shape[1:]}: map both domains to the same input."
+                )
+            labels.append(source.y)
+        if self.classes is not None:
+            labels = [np.asarray(self.classes)]
+        self._label_encoder = LabelEncoder().fit(np.concatenate(labels))
         self.classes_ = self._label_encoder.classes_
-        unknown = np.setdiff1d(y, self.classes_)
-        if unknown.size:
-            raise ValueError(
-                f"y has labels {unknown[:5].tolist()} that are not in classes."
-            )
+        for what, values in (
+            ("y", y[~unlabelled]),
+            ("Source.y", getattr(source, "y", None)),
+        ):
+            if values is None:
+                continue
+            unknown = np.setdiff1d(values, self.classes_)
+            if unknown.size:
+                raise ValueError(
+                    f"{what} has labels {unknown[:5].tolist()} that are not in classes."
+                )
         if len(self.classes_) < 2:
             raise ValueError(
                 "TransferClassifier needs samples of at least 2 classes in the "
                 f"data, but the data contains only one class: {self.classes_[0]!r}."
             )
         self.input_shape_ = tuple(X.shape[1:])
-        return X, self._label_encoder.transform(y).astype(np.int64)
+        y_enc = np.full(len(y), -1, dtype=np.int64)
+        y_enc[~unlabelled] = self._label_encoder.transform(y[~unlabelled])
+        y_source = (
+            self._label_encoder.transform(source.y).astype(np.int64)
+            if source is not None
+            else None
+        )
+        return X, y_enc, y_source
 
     def _check_params(self) -> None:
         if self.transfer not in TRANSFER_MODES:
@@ -327,11 +401,26 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     f"{name} must be a non-negative number; got {value!r}."
                 )
+        for name in ("target_weight", "adaptation_weight"):
+            value = getattr(self, name)
+            if not isinstance(value, Real) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name} must be a number >= 0; got {value!r}.")
+        if self.adaptation is not None and not isinstance(
+            self.adaptation, AdaptationLoss
+        ):
+            raise TypeError(
+                "adaptation must be an sktransfer.adaptation.AdaptationLoss (e.g. "
+                f"DANN(), DeepCORAL(), MMD()) or None; got {self.adaptation!r}."
+            )
         if self.augment is not None and not callable(self.augment):
             raise TypeError(f"augment must be callable; got {self.augment!r}.")
         for name, low in (("max_epochs", 0), ("batch_size", 1)):
             value = getattr(self, name)
-            if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
+            if (
+                not isinstance(value, Integral)
+                or isinstance(value, bool)
+                or value < low
+            ):
                 raise ValueError(f"{name} must be an int >= {low}; got {value!r}.")
         for key in self._forwarded_params():
             if key.split("__", 1)[0] not in FORWARDED_PREFIXES:
@@ -361,7 +450,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             return module, {}
         transferred = (
             copy_matching_weights(module, source.state_dict)
-            if source is not None
+            if source is not None and source.state_dict is not None
             else {}
         )
         return module, transferred
@@ -422,7 +511,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         return blocks, frozen
 
     def _check_transfer(self, source: ResolvedSource | None, module) -> None:
-        if source is None or self.transfer != "weights":
+        if source is None or source.state_dict is None or self.transfer != "weights":
             return
         if not (self.transfer_report_["status"] == "transferred").any():
             raise ValueError(
@@ -432,7 +521,26 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                 f"target: {_shapes(module.state_dict())}."
             )
 
-    def _make_net(self, module, frozen, blocks) -> TransferNet:
+    def _domain_setup(self, module, blocks, X, y, X_source, y_source) -> DomainSetup:
+        """The fixed parts of a training across domains."""
+        adaptation, layer, critic = self.adaptation, None, None
+        if adaptation is not None:
+            layer = freezing.resolve_layer(module, blocks, adaptation.layer)
+            n_features = _output_size(module, layer, X[:2])
+            critic = adaptation.build(n_features)
+        steps = math.ceil(max(len(X_source), len(X)) / self.batch_size)
+        return DomainSetup(
+            source=(X_source, y_source),
+            target_weight=self.target_weight,
+            adaptation=adaptation,
+            adaptation_weight=self.adaptation_weight,
+            layer=layer,
+            critic=critic,
+            total_steps=steps * self.max_epochs,
+            has_labelled_target=bool((y >= 0).any()),
+        )
+
+    def _make_net(self, module, frozen, setup: DomainSetup | None) -> TransferNet:
         """Step 5: the skorch net over the trainable parameters."""
         kwargs = {
             k: v
@@ -440,6 +548,16 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             if not k.startswith("module__")
         }
         kwargs.setdefault("iterator_train__shuffle", True)
+        callbacks = self.callbacks
+        if setup is not None:
+            # Epoch means of the loss terms, next to skorch's train_loss.
+            callbacks = list(callbacks or []) + [
+                (name, PassthroughScoring(name, on_train=True))
+                for name in setup.loss_terms()
+            ]
+            kwargs["iterator_train"] = DomainBatches
+            kwargs["iterator_train__source"] = setup.source
+            kwargs["iterator_train__adapt"] = setup.adaptation is not None
         kwargs.setdefault("iterator_train", BatchLoader)
         kwargs.setdefault("iterator_valid", BatchLoader)
         if self.transferred_lr is not None:
@@ -458,7 +576,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             train_split=self.train_split,
-            callbacks=self.callbacks,
+            callbacks=callbacks,
             device=self.device,
             verbose=self.verbose,
             classes=np.arange(len(self.classes_)),
@@ -466,6 +584,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         )
         net.frozen_norms_ = freezing.frozen_norm_layers(module, frozen)
         net.augment_ = self.augment
+        net.domain_ = setup
         return net
 
     def _print_summary(self, source, frozen) -> None:
@@ -530,6 +649,33 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
+
+
+def _unlabelled(y: np.ndarray) -> np.ndarray:
+    """Mask of the rows marked ``-1`` (unlabelled), for numeric or object y."""
+    if y.dtype.kind in "iuf":
+        return y == -1
+    if y.dtype.kind == "O":
+        return np.array([isinstance(v, Real) and v == -1 for v in y], dtype=bool)
+    return np.zeros(len(y), dtype=bool)
+
+
+def _output_size(module: nn.Module, layer: str, example: np.ndarray) -> int:
+    """Number of values per sample that ``layer`` outputs."""
+    captured = []
+    handle = module.get_submodule(layer).register_forward_hook(
+        lambda m, a, out: captured.append(out)
+    )
+    modes = [(m, m.training) for m in module.modules()]
+    try:
+        module.eval()
+        with torch.no_grad():
+            module(torch.as_tensor(example))
+    finally:
+        handle.remove()
+        for m, training in modes:
+            m.train(training)
+    return int(np.prod(captured[0].shape[1:]))
 
 
 def _explicit_params(cls) -> set[str]:

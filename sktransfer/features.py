@@ -231,22 +231,7 @@ class FeatureTransferTransformer(TransformerMixin, BaseEstimator):
         return module
 
     def _layer_name(self, module: nn.Module, blocks: list[freezing.Block]) -> str:
-        if isinstance(self.layer, str):
-            names = [name for name, _ in module.named_modules() if name]
-            if self.layer not in names:
-                raise ValueError(
-                    f"layer={self.layer!r} is not a module of the network; "
-                    f"the modules are: {', '.join(names)}."
-                )
-            return self.layer
-        n = len(blocks)
-        if not -n <= self.layer < n:
-            listing = ", ".join(f"{i}: {b.name}" for i, b in enumerate(blocks))
-            raise ValueError(
-                f"layer={self.layer} is out of range: the network has {n} blocks "
-                f"({listing}); use -{n} <= layer < {n} or a module name."
-            )
-        return blocks[self.layer].layers[-1]
+        return freezing.resolve_layer(module, blocks, self.layer)
 
     # -- transform ------------------------------------------------------------
 

@@ -149,3 +149,28 @@ def freeze(module: nn.Module, blocks: Sequence[Block]) -> None:
 def frozen_norm_layers(module: nn.Module, blocks: Sequence[Block]) -> list[nn.Module]:
     """The normalisation layers of ``blocks``, to be kept in eval mode."""
     return [module.get_submodule(n) for b in blocks for n in b.norms]
+
+
+def resolve_layer(module: nn.Module, blocks: Sequence[Block], layer: int | str) -> str:
+    """The module name that ``layer`` designates.
+
+    An int indexes ``blocks`` (negative from the end) and designates the
+    block's last module (after its normalisation layer); a str must name a
+    module of ``module.named_modules()``.
+    """
+    if isinstance(layer, str):
+        names = [name for name, _ in module.named_modules() if name]
+        if layer not in names:
+            raise ValueError(
+                f"layer={layer!r} is not a module of the network; "
+                f"the modules are: {', '.join(names)}."
+            )
+        return layer
+    n = len(blocks)
+    if not -n <= layer < n:
+        listing = ", ".join(f"{i}: {b.name}" for i, b in enumerate(blocks))
+        raise ValueError(
+            f"layer={layer} is out of range: the network has {n} blocks "
+            f"({listing}); use -{n} <= layer < {n} or a module name."
+        )
+    return blocks[layer].layers[-1]

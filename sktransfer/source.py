@@ -14,13 +14,62 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
+from sklearn.utils import check_array, check_consistent_length, column_or_1d
 from torch import nn
 
 SOURCE_KINDS = (
     "None, a fitted TransferClassifier or skorch net, a torch.nn.Module, "
-    "a state dict, or the path of a state dict saved with torch.save"
+    "a state dict, the path of a state dict saved with torch.save, or a "
+    "sktransfer.Source"
 )
+
+
+class Source:
+    """A source task: pretrained weights, labelled source data, or both.
+
+    Pass it as ``TransferClassifier(source=Source(...))``. Like any source it
+    is kept by reference through ``clone``, so ``GridSearchCV`` neither
+    copies the data per fold nor lets source rows into a test fold: the folds
+    are made of the target rows given to ``fit``.
+
+    Parameters
+    ----------
+    weights : object, default=None
+        Any weight source ``TransferClassifier`` accepts: a fitted estimator
+        or skorch net, a ``torch.nn.Module``, a state dict or a path.
+    X : array-like of shape (n_samples, ...), default=None
+        Labelled source inputs, already in the target's input format (source
+        rows do not pass through the ``Pipeline`` steps before the
+        classifier).
+    y : array-like of shape (n_samples,), default=None
+        Source labels, from the same label set as the target's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktransfer import Source
+    >>> source = Source(X=np.zeros((4, 2)), y=[0, 1, 0, 1])
+    >>> source
+    Source(X=<4 rows>, y=<4 labels>)
+    """
+
+    def __init__(self, weights=None, X=None, y=None):
+        self.weights = weights
+        self.X = X
+        self.y = y
+
+    def __repr__(self) -> str:
+        parts = []
+        if self.weights is not None:
+            parts.append(f"weights={type(self.weights).__name__}")
+        if self.X is not None:
+            parts.append(f"X=<{len(self.X)} rows>")
+        if self.y is not None:
+            parts.append(f"y=<{len(self.y)} labels>")
+        return f"Source({', '.join(parts)})"
+
 
 # Keys under which common checkpoint formats nest the state dict.
 _CHECKPOINT_KEYS = ("state_dict", "model_state_dict", "model")
@@ -32,17 +81,22 @@ class ResolvedSource:
 
     Attributes
     ----------
-    state_dict : dict of str to Tensor
-        The source weights (parameters and buffers), on the CPU.
+    state_dict : dict of str to Tensor or None
+        The source weights (parameters and buffers), on the CPU; ``None`` for
+        a source of data only.
     module : nn.Module or None
         The source network itself, when known: its architecture can be reused.
     description : str
         A short human-readable name of the source, for messages.
+    X, y : ndarray or None
+        Labelled source data, when the source carries it.
     """
 
-    state_dict: dict[str, torch.Tensor]
+    state_dict: dict[str, torch.Tensor] | None
     module: nn.Module | None
     description: str
+    X: np.ndarray | None = None
+    y: np.ndarray | None = None
 
 
 def resolve_source(source: object) -> ResolvedSource | None:
@@ -53,6 +107,8 @@ def resolve_source(source: object) -> ResolvedSource | None:
     """
     if source is None:
         return None
+    if isinstance(source, Source):
+        return _from_source(source)
     if isinstance(source, nn.Module):
         return _from_module(source, type(source).__name__)
     if isinstance(source, str | os.PathLike):
@@ -65,6 +121,29 @@ def resolve_source(source: object) -> ResolvedSource | None:
     raise TypeError(
         f"source must be {SOURCE_KINDS}; got an object of type {type(source).__name__}."
     )
+
+
+def _from_source(source: Source) -> ResolvedSource:
+    if (source.X is None) != (source.y is None):
+        raise ValueError("Source needs both X and y, or neither.")
+    if source.weights is None and source.X is None:
+        raise ValueError("Source needs weights, data (X and y), or both.")
+    if source.weights is not None:
+        if isinstance(source.weights, Source):
+            raise TypeError("Source(weights=...) cannot be another Source.")
+        resolved = resolve_source(source.weights)
+    else:
+        resolved = ResolvedSource(None, None, "source data")
+    if source.X is not None:
+        X = check_array(
+            source.X, allow_nd=True, dtype=np.float32, ensure_all_finite=True,
+            input_name="Source.X",
+        )  # fmt: skip
+        y = column_or_1d(source.y, warn=True)
+        check_consistent_length(X, y)
+        resolved.X, resolved.y = X, y
+        resolved.description += f" + {len(X)} labelled source rows"
+    return resolved
 
 
 def _fitted_module(source: object) -> nn.Module | None:

@@ -1,0 +1,13 @@
+"""Unsupervised domain adaptation losses, one small class each.
+
+Pass one as ``TransferClassifier(adaptation=...)``; its hyperparameters are
+``adaptation__*`` parameters. A new loss subclasses :class:`AdaptationLoss`
+and implements ``loss`` (and ``build`` if it has trainable parts).
+"""
+
+from .base import AdaptationLoss
+from .coral import DeepCORAL
+from .dann import DANN
+from .mmd import MMD
+
+__all__ = ["DANN", "MMD", "AdaptationLoss", "DeepCORAL"]

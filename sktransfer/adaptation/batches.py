@@ -1,0 +1,99 @@
+"""Mixed-domain mini-batches: source, labelled target and target rows per step."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+
+class IndexStream:
+    """Endless shuffled passes over ``range(n)``, drawn ``k`` indices at a time.
+
+    The position survives across epochs, so a small domain cycles through its
+    rows while a large one is still on its first pass, and no data set is
+    re-scanned at the start of an epoch. Shuffles use torch's RNG, which the
+    estimator seeds.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.order = torch.randperm(n)
+        self.position = 0
+
+    def take(self, k: int) -> np.ndarray:
+        out = []
+        while k > 0:
+            if self.position == self.n:
+                self.order, self.position = torch.randperm(self.n), 0
+            step = min(k, self.n - self.position)
+            out.append(self.order[self.position : self.position + step])
+            self.position += step
+            k -= step
+        return torch.cat(out).numpy()
+
+
+class DomainBatches:
+    """skorch training iterator yielding ``(X_s, y_s, X_t, X_l, y_l)`` per step.
+
+    ``X_s, y_s``: a batch of labelled source rows; ``X_t``: a batch of target
+    rows, labelled or not, for the adaptation loss (empty without one);
+    ``X_l, y_l``: a batch of labelled target rows (empty when there are
+    none). An epoch has ``ceil(max(n_source, n_target) / batch_size)`` steps.
+
+    Parameters
+    ----------
+    dataset : skorch Dataset
+        The target rows; ``y == -1`` marks unlabelled ones.
+    batch_size : int
+        Rows per domain and step.
+    source : tuple of arrays
+        The source rows and their encoded labels.
+    adapt : bool
+        Whether target batches are drawn for an adaptation loss.
+    """
+
+    def __init__(self, dataset, batch_size=64, shuffle=True, *, source, adapt, **_):
+        self.X_target, y = dataset.X, np.asarray(dataset.y)
+        self.X_source, self.y_source = source
+        self.batch_size = batch_size
+        self.adapt = adapt
+        self.labelled = np.flatnonzero(y >= 0)
+        self.y_labelled = y[self.labelled]
+        self.steps = math.ceil(max(len(self.X_source), len(self.X_target)) / batch_size)
+        self.streams = None
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self):
+        if self.streams is None:  # created lazily, under the estimator's seed
+            self.streams = (
+                IndexStream(len(self.X_source)),
+                IndexStream(len(self.X_target)),
+                IndexStream(len(self.labelled)) if len(self.labelled) else None,
+            )
+        source, target, labelled = self.streams
+        empty_x = torch.empty((0, *self.X_target.shape[1:]))
+        empty_y = torch.empty(0, dtype=torch.int64)
+        for _ in range(self.steps):
+            s = source.take(self.batch_size)
+            X_t = (
+                torch.as_tensor(self.X_target[target.take(self.batch_size)])
+                if self.adapt
+                else empty_x
+            )
+            if labelled is not None:
+                rows = labelled.take(min(self.batch_size, len(self.labelled)))
+                X_l = torch.as_tensor(self.X_target[self.labelled[rows]])
+                y_l = torch.as_tensor(self.y_labelled[rows])
+            else:
+                X_l, y_l = empty_x, empty_y
+            yield (
+                torch.as_tensor(self.X_source[s]),
+                torch.as_tensor(self.y_source[s]),
+                X_t,
+                X_l,
+                y_l,
+            )

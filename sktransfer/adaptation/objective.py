@@ -1,0 +1,69 @@
+"""The joint objective L_source + lambda * L_target + mu * L_adapt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .base import AdaptationLoss
+
+
+@dataclass
+class DomainSetup:
+    """What a domain-aware training step needs, fixed for one ``fit``."""
+
+    source: tuple  # (X_source, y_source_encoded)
+    target_weight: float
+    adaptation: AdaptationLoss | None
+    adaptation_weight: float
+    layer: str | None  # module whose output the adaptation loss aligns
+    critic: nn.Module | None  # trainable part of the adaptation loss
+    total_steps: int = 1
+    step: int = 0
+    has_labelled_target: bool = True
+
+    def loss_terms(self) -> list[str]:
+        """Names of the loss terms that ``joint_objective`` records."""
+        terms = ["source_loss"]
+        if self.target_weight and self.has_labelled_target:
+            terms.append("target_loss")
+        if self.adaptation is not None and self.adaptation_weight:
+            terms.append("adapt_loss")
+        return terms
+
+
+def joint_objective(
+    criterion: nn.Module,
+    logits_source: torch.Tensor,
+    y_source: torch.Tensor,
+    logits_labelled: torch.Tensor,
+    y_labelled: torch.Tensor,
+    features_source: torch.Tensor | None,
+    features_target: torch.Tensor | None,
+    setup: DomainSetup,
+    progress: float,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """``L_source + target_weight * L_target + adaptation_weight * L_adapt``.
+
+    ``L_source`` and ``L_target`` are mean losses over the labelled source and
+    target rows of the batch; a term whose weight is 0 or whose batch is empty
+    is left out, so it adds no gradient at all.
+    """
+    loss = criterion(logits_source, y_source)
+    parts = {"source_loss": loss.item()}
+    if setup.target_weight and len(y_labelled):
+        target = criterion(logits_labelled, y_labelled)
+        loss = loss + setup.target_weight * target
+        parts["target_loss"] = target.item()
+    if setup.adaptation is not None and setup.adaptation_weight:
+        adapt = setup.adaptation.loss(
+            features_source.flatten(1),
+            features_target.flatten(1),
+            module=setup.critic,
+            progress=progress,
+        )
+        loss = loss + setup.adaptation_weight * adapt
+        parts["adapt_loss"] = adapt.item()
+    return loss, parts
