@@ -39,7 +39,7 @@ def few_labels(y: np.ndarray, k: int, seed: int) -> np.ndarray:
 
 def run(quick: bool = False, seeds: int = 3) -> Table:
     seeds = 1 if quick else seeds
-    src_epochs, tgt_epochs, ft_epochs = (2, 2, 10) if quick else (10, 10, 30)
+    src_epochs, tgt_epochs, ft_epochs = (2, 1, 10) if quick else (10, 10, 30)
     table = Table(
         "mnist_usps",
         f"MNIST(10k) -> USPS, LeNet, accuracy on USPS test (2007), {seeds} seed(s); "

@@ -8,6 +8,13 @@ and implements ``loss`` (and ``build`` if it has trainable parts).
 from .base import AdaptationLoss
 from .coral import DeepCORAL
 from .dann import DANN
+from .information import InformationMaximization
 from .mmd import MMD
 
-__all__ = ["DANN", "MMD", "AdaptationLoss", "DeepCORAL"]
+__all__ = [
+    "DANN",
+    "MMD",
+    "AdaptationLoss",
+    "DeepCORAL",
+    "InformationMaximization",
+]
