@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from . import freezing
+from ._validation import validate_samples
 from .models import MLP
 from .source import SOURCE_KINDS, resolve_source
 
@@ -248,21 +249,7 @@ class FeatureTransferTransformer(TransformerMixin, BaseEstimator):
         X_features : ndarray of shape (n_samples, n_features_out_), dtype float32
             The output of ``layer``, pooled or flattened.
         """
-        check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            reset=False,
-            allow_nd=True,
-            dtype=np.float32,
-            ensure_all_finite=True,
-        )
-        if tuple(X.shape[1:]) != self.input_shape_:
-            raise ValueError(
-                f"X has samples of shape {tuple(X.shape[1:])}, but "
-                f"{type(self).__name__} was fitted on samples of shape "
-                f"{self.input_shape_}."
-            )
+        X = validate_samples(self, X)
         return self._extract(X)
 
     def _extract(self, X: np.ndarray) -> np.ndarray:

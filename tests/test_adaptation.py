@@ -13,7 +13,13 @@ from sktransfer import (
     information_maximization_score,
     prediction_entropy_score,
 )
-from sktransfer.adaptation import DANN, MMD, AdaptationLoss, DeepCORAL
+from sktransfer.adaptation import (
+    DANN,
+    MMD,
+    AdaptationLoss,
+    DeepCORAL,
+    InformationMaximization,
+)
 from sktransfer.adaptation.batches import DomainBatches, IndexStream
 from sktransfer.adaptation.coral import covariance
 from sktransfer.adaptation.objective import DomainSetup, joint_objective
@@ -250,3 +256,19 @@ def test_a_new_loss_is_one_small_class():
         source=Source(X=Xs, y=ys), adaptation=MeanGap(layer=0), max_epochs=2
     ).fit(Xt, np.full(60, -1))
     assert clf.net_.history[-1, "adapt_loss"] >= 0
+
+
+def test_information_maximization_makes_target_predictions_confident_and_diverse():
+    Xs, ys, Xt, yt = blobs(shift=2.0)
+    y = np.full(len(Xt), -1)
+    im = InformationMaximization(layer=-1)
+    common = dict(source=Source(X=Xs, y=ys), adaptation=im, max_epochs=30)
+    plain = TransferClassifier(adaptation_weight=0.0, random_state=0, **common)
+    adapted = TransferClassifier(adaptation_weight=1.0, random_state=0, **common)
+    plain.fit(Xt, y)
+    adapted.fit(Xt, y)
+    assert information_maximization_score(adapted, Xt) > information_maximization_score(
+        plain, Xt
+    )
+    proba = adapted.predict_proba(Xt).mean(axis=0)
+    assert proba.min() > 0.25  # no collapse into one class

@@ -1,0 +1,32 @@
+"""Input checks shared by the estimators."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+
+def validate_samples(estimator, X) -> np.ndarray:
+    """Check a fitted estimator's prediction input: float32, finite, same shape.
+
+    ``n_features_in_`` (and feature names) are checked by scikit-learn; the
+    whole shape of one sample (an image's ``(C, H, W)``) against
+    ``estimator.input_shape_`` here. A read-only array is copied, since torch
+    warns on read-only buffers.
+    """
+    check_is_fitted(estimator)
+    X = validate_data(
+        estimator,
+        X,
+        reset=False,
+        allow_nd=True,
+        dtype=np.float32,
+        ensure_all_finite=True,
+    )
+    if tuple(X.shape[1:]) != estimator.input_shape_:
+        raise ValueError(
+            f"X has samples of shape {tuple(X.shape[1:])}, but "
+            f"{type(estimator).__name__} was fitted on samples of shape "
+            f"{estimator.input_shape_}."
+        )
+    return X if X.flags.writeable else X.copy()
