@@ -54,6 +54,7 @@ class Table:
         row = self.rows.setdefault((setting, method), Row(setting, method, **kw))
         row.values.append(float(value))
         print(f"  {setting:<28} {method:<44} {value:8.3f}", flush=True)
+        self.save({"complete": False})  # a long run killed midway keeps its rows
 
     def markdown(self) -> str:
         lines = [
@@ -72,6 +73,7 @@ class Table:
         return "\n".join(lines)
 
     def save(self, extra: dict | None = None) -> Path:
+        """Write ``results/<name>.json`` and ``.md`` (``complete`` unless told)."""
         RESULTS.mkdir(exist_ok=True)
         out = {
             "name": self.name,
@@ -86,6 +88,7 @@ class Table:
             "rows": [
                 {**asdict(r), "mean": r.mean, "std": r.std} for r in self.rows.values()
             ],
+            "complete": True,
             **(extra or {}),
         }
         path = RESULTS / f"{self.name}.json"
