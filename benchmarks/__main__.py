@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 
-from . import mnist_usps
+from . import adaptation, mnist_usps
 
-BENCHMARKS = {"mnist_usps": mnist_usps.run}
+BENCHMARKS = {"mnist_usps": mnist_usps.run, "adaptation": adaptation.run}
 
 
 def main() -> None:

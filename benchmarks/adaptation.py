@@ -62,6 +62,10 @@ def run(quick: bool = False, seeds: int = 1, with_skada: bool = True) -> Table:
         for name, (_, _, _, _, y_eval) in settings.items()
     }
     for name, (Xs, ys, Xt, X_eval, y_eval) in settings.items():
+        y_target = y_target_of[name]
+        if quick:  # a smoke run: 2000 rows of each domain
+            Xs, ys = Xs[:2000], ys[:2000]
+            Xt, y_target = Xt[:2000], y_target[:2000]
         for seed in range(seeds):
             start = time.perf_counter()
             pretrained = TransferClassifier(
@@ -105,9 +109,9 @@ def run(quick: bool = False, seeds: int = 1, with_skada: bool = True) -> Table:
                 table.add(name, f"ours: {method} (s/epoch)", per_epoch, unit="s")
             # Joint training with k = 10 labelled target rows per class (the
             # rest of the target unlabelled): L_source + 1.0 * L_target.
-            idx = few_labels(y_target_of[name], 10, seed)
+            idx = few_labels(y_target, 10, seed)
             y_joint = np.full(len(Xt), -1)
-            y_joint[idx] = y_target_of[name][idx]
+            y_joint[idx] = y_target[idx]
             clf = TransferClassifier(
                 LeNet,
                 source=source,

@@ -32,8 +32,9 @@ class DANN(AdaptationLoss):
 
     A domain classifier learns to tell source from target features while the
     network, through a gradient reversal layer, learns features it cannot
-    tell apart. The classifier ends in one logit trained with binary
-    cross-entropy, so it does learn; the reversal coefficient warms up as
+    tell apart. The classifier (linear, batch norm, ReLU, linear) ends in one
+    logit trained with binary cross-entropy, so it does learn; the reversal
+    coefficient warms up as
     ``2 / (1 + exp(-gamma * progress)) - 1``.
 
     Parameters
@@ -64,8 +65,11 @@ class DANN(AdaptationLoss):
         self.gamma = gamma
 
     def build(self, n_features: int) -> nn.Module:
+        # Batch normalisation keeps the critic working when the network
+        # answers the reversed gradient by inflating its feature norms.
         return nn.Sequential(
             nn.Linear(n_features, self.hidden_units),
+            nn.BatchNorm1d(self.hidden_units),
             nn.ReLU(),
             nn.Linear(self.hidden_units, 1),
         )
