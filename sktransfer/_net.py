@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import torch
 from skorch import NeuralNetClassifier
-from skorch.utils import to_device
+from skorch.utils import to_device, to_tensor
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
 
 from .adaptation.objective import DomainSetup, joint_objective
@@ -34,12 +34,16 @@ class TransferNet(NeuralNetClassifier):
     while the rest of the module trains, so their running statistics stay
     those of the source. With a ``domain_`` setup, each training step takes a
     mixed batch from :class:`~sktransfer.adaptation.batches.DomainBatches`
-    and minimises the joint objective.
+    and minimises the joint objective. While ``rest_`` is set (during a fit on
+    the outputs of a frozen prefix, see :mod:`sktransfer.prefix`), inputs of
+    the prefix's output shape go through ``rest_`` instead of the module.
     """
 
     frozen_norms_: list[torch.nn.Module] = []
     augment_ = None
     domain_: DomainSetup | None = None
+    rest_ = None
+    rest_shape_: tuple[int, ...] | None = None
 
     def initialize_module(self):
         super().initialize_module()
@@ -66,6 +70,13 @@ class TransferNet(NeuralNetClassifier):
             self._train_mode()
             if self.augment_ is not None:  # training batches only
                 x = self.augment_(x)
+        shape = getattr(x, "shape", None)
+        if (
+            self.rest_ is not None
+            and shape is not None
+            and shape[1:] == self.rest_shape_
+        ):
+            return self.rest_(to_tensor(x, device=self.device), **fit_params)
         return super().infer(x, **fit_params)
 
     def train_step_single(self, batch, **fit_params):

@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import PassthroughScoring
 from torch import nn
 
-from . import freezing
+from . import freezing, prefix
 from ._net import BatchLoader, TransferNet
 from .adaptation.base import AdaptationLoss
 from .adaptation.batches import DomainBatches
@@ -80,6 +80,20 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         with a matching layer or parameter name. Frozen blocks get no
         gradient, stay out of the optimizer, and their batch-norm running
         statistics are kept.
+    cache_frozen : {"auto", False}, default="auto"
+        ``"auto"`` computes the outputs of the frozen blocks once per ``fit``,
+        and trains the rest of the network on them, when that gives the same
+        network as training it whole: the frozen blocks are a prefix of the
+        network, the network can be cut there (an ``nn.Sequential``, or a
+        network with a ``split_forward`` method such as
+        :class:`~sktransfer.models.LeNet` and :class:`~sktransfer.models.MLP`),
+        the prefix does not depend on the training mode, and there is no
+        ``augment`` and no source data (see :mod:`sktransfer.prefix` for the
+        exact rule) and the outputs fit in the cache's limit (1 GiB by
+        default, :func:`sktransfer.prefix.set_cache_limit`). They are cached
+        per process across fits with the same frozen weights and data, e.g.
+        the candidates of a ``GridSearchCV``. ``False`` always trains the
+        whole network.
     target_weight : float, default=1.0
         λ in ``L = L_source + λ·L_target + μ·L_adapt`` when the source carries
         labelled data (:class:`~sktransfer.Source`): the weight of the mean
@@ -151,6 +165,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         The shape of one sample, ``X.shape[1:]``.
     blocks_ : list of str
         The network's blocks in forward order (what ``freeze_depth`` counts).
+    cached_prefix_ : str or None
+        The first trainable layer, when the frozen layers before it were
+        computed once (``cache_frozen``); ``None`` when the whole network was
+        trained.
     transfer_report_ : pandas.DataFrame
         One row per parameter: its block, shape, the source tensor's shape,
         ``status`` (``"transferred"`` or ``"fresh"``) and ``trainable``.
@@ -183,6 +201,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         source=None,
         transfer="weights",
         freeze_depth=0,
+        cache_frozen="auto",
         target_weight=1.0,
         adaptation=None,
         adaptation_weight=1.0,
@@ -205,6 +224,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.source = source
         self.transfer = transfer
         self.freeze_depth = freeze_depth
+        self.cache_frozen = cache_frozen
         self.target_weight = target_weight
         self.adaptation = adaptation
         self.adaptation_weight = adaptation_weight
@@ -318,7 +338,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                 else None
             )
             self.net_ = self._make_net(module, frozen, setup)
-            self.net_.fit(X, y)
+            cache = self.cache_frozen == "auto"
+            with prefix.frozen_prefix(self.net_, blocks, frozen, X, cache) as fit_on:
+                X_fit, self.cached_prefix_ = fit_on
+                self.net_.fit(X_fit, y)
         self.module_ = self.net_.module_
         self.history_ = self.net_.history
         return self
@@ -411,6 +434,13 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             raise TypeError(
                 "adaptation must be an sktransfer.adaptation.AdaptationLoss (e.g. "
                 f"DANN(), DeepCORAL(), MMD()) or None; got {self.adaptation!r}."
+            )
+        if (
+            not (isinstance(self.cache_frozen, str) and self.cache_frozen == "auto")
+            and self.cache_frozen is not False
+        ):
+            raise ValueError(
+                f'cache_frozen must be "auto" or False; got {self.cache_frozen!r}.'
             )
         if self.augment is not None and not callable(self.augment):
             raise TypeError(f"augment must be callable; got {self.augment!r}.")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
+
+from .prefix import split_sequential
 
 
 class MLP(nn.Module):
@@ -54,6 +56,16 @@ class MLP(nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         return self.layers(X)
+
+    def split_forward(self, layer: str):
+        """``(prefix, rest)`` with ``rest(prefix(X)) == self(X)``, cut before
+        ``layer`` (e.g. ``"layers.3"``), or ``None``.
+
+        The split protocol of :mod:`sktransfer.prefix`: lets
+        :class:`~sktransfer.TransferClassifier` compute frozen layers once.
+        """
+        head, _, inner = layer.partition(".")
+        return split_sequential(self.layers, inner) if head == "layers" else None
 
 
 class LeNet(nn.Module):
@@ -108,14 +120,57 @@ class LeNet(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.fc2 = nn.Linear(hidden_units, n_classes)
 
-    def features(self, X: torch.Tensor) -> torch.Tensor:
-        """Return the flattened output of the convolution blocks."""
+    def _stages(self) -> list[tuple[str, Callable[[torch.Tensor], torch.Tensor]]]:
+        """The forward pass as (first layer, function) stages, in order."""
+        return [
+            ("conv1", self._conv_block1),
+            ("conv2", self._conv_block2),
+            ("fc1", self._hidden),
+            ("fc2", self._head),
+        ]
+
+    def _conv_block1(self, X: torch.Tensor) -> torch.Tensor:
         if X.ndim == 2:  # flat rows, for tools that only take 2-D X
             X = X.view(len(X), self.conv1.in_channels, 28, 28)
-        X = self.pool(torch.relu(self.bn1(self.conv1(X))))
-        X = self.pool(torch.relu(self.bn2(self.conv2(X))))
-        return X.flatten(1)
+        return self.pool(torch.relu(self.bn1(self.conv1(X))))
+
+    def _conv_block2(self, X: torch.Tensor) -> torch.Tensor:
+        return self.pool(torch.relu(self.bn2(self.conv2(X)))).flatten(1)
+
+    def _hidden(self, X: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.fc1(X))
+
+    def _head(self, X: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.dropout(X))
+
+    def features(self, X: torch.Tensor) -> torch.Tensor:
+        """Return the flattened output of the convolution blocks."""
+        return self._conv_block2(self._conv_block1(X))
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        X = torch.relu(self.fc1(self.features(X)))
-        return self.fc2(self.dropout(X))
+        return self._head(self._hidden(self.features(X)))
+
+    def split_forward(self, layer: str):
+        """``(prefix, rest)`` with ``rest(prefix(X)) == self(X)``, cut before
+        ``layer`` (``"conv2"``, ``"fc1"`` or ``"fc2"``), or ``None``.
+
+        The split protocol of :mod:`sktransfer.prefix`: lets
+        :class:`~sktransfer.TransferClassifier` compute frozen layers once.
+        """
+        names = [name for name, _ in self._stages()]
+        if layer not in names[1:]:
+            return None
+        cut = names.index(layer)
+        stages = [stage for _, stage in self._stages()]
+        return _compose(stages[:cut]), _compose(stages[cut:])
+
+
+def _compose(
+    stages: Sequence[Callable[[torch.Tensor], torch.Tensor]],
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    def run(X: torch.Tensor) -> torch.Tensor:
+        for stage in stages:
+            X = stage(X)
+        return X
+
+    return run
