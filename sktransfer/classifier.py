@@ -13,12 +13,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 from skorch.callbacks import PassthroughScoring
 from torch import nn
 
 from . import freezing, prefix
 from ._net import BatchLoader, TransferNet
+from ._validation import validate_samples
 from .adaptation.base import AdaptationLoss
 from .adaptation.batches import DomainBatches
 from .adaptation.objective import DomainSetup
@@ -630,24 +631,6 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
 
     # -- predict --------------------------------------------------------------
 
-    def _validate_predict(self, X) -> np.ndarray:
-        check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            reset=False,
-            allow_nd=True,
-            dtype=np.float32,
-            ensure_all_finite=True,
-        )
-        if tuple(X.shape[1:]) != self.input_shape_:
-            raise ValueError(
-                f"X has samples of shape {tuple(X.shape[1:])}, but "
-                f"{type(self).__name__} was fitted on samples of shape "
-                f"{self.input_shape_}."
-            )
-        return X if X.flags.writeable else X.copy()
-
     def predict_proba(self, X):
         """Class probabilities of the samples in ``X``.
 
@@ -661,7 +644,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities, columns ordered as ``classes_``.
         """
-        X = self._validate_predict(X)
+        X = validate_samples(self, X)
         return self.net_.predict_proba(X).astype(np.float64)
 
     def predict(self, X):
