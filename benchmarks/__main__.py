@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import argparse
 
-from . import adaptation, mnist_usps
+from . import adaptation, features_prefix, mnist_usps
 
-BENCHMARKS = {"mnist_usps": mnist_usps.run, "adaptation": adaptation.run}
+BENCHMARKS = {
+    "mnist_usps": mnist_usps.run,
+    "adaptation": adaptation.run,
+    "features_prefix": features_prefix.run,
+}
 
 
 def main() -> None:
