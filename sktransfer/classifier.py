@@ -302,11 +302,11 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features) or (n_samples, C, H, W)
             Target inputs: a table, or images in channels-first layout.
         y : array-like of shape (n_samples,)
-            Target labels, of any type. When the source carries data or an
-            ``adaptation`` loss is set, ``-1`` marks unlabelled target rows
-            (scikit-learn's semi-supervised convention): all ``-1`` is
-            unsupervised domain adaptation. Otherwise ``-1`` is a label like
-            any other.
+            Target labels, of any type. When the source carries labelled data
+            (:class:`~sktransfer.Source`), ``-1`` marks unlabelled target rows
+            (scikit-learn's semi-supervised convention): all ``-1`` with an
+            ``adaptation`` loss is unsupervised domain adaptation. Otherwise
+            ``-1`` is a label like any other.
 
         Returns
         -------
