@@ -44,8 +44,9 @@ class Row:
 class Table:
     """Rows keyed by (setting, method), filled seed by seed."""
 
-    def __init__(self, name: str, description: str) -> None:
-        self.name = name
+    def __init__(self, name: str, description: str, quick: bool = False) -> None:
+        # Quick runs write <name>_quick.json, so they never overwrite a full run.
+        self.name = f"{name}_quick" if quick else name
         self.description = description
         self.rows: dict[tuple[str, str], Row] = {}
         self.started = time.time()

@@ -50,6 +50,7 @@ def run(quick: bool = False, seeds: int = 1, with_skada: bool = True) -> Table:
         f"target rows per step, {seeds} seed(s); target accuracy (%) and seconds "
         "per epoch. MNIST->USPS: evaluated on USPS test (2007); USPS->MNIST: on "
         f"the same 10k unlabelled MNIST images (transductive). Quick mode: {quick}.",
+        quick=quick,
     )
     settings = base.load_settings()
     # Labels of the target training rows, used only to draw k labelled rows.

@@ -99,6 +99,7 @@ def run(quick: bool = False, seeds: int = 3, threads: int | None = 1) -> Table:
         f"{ft_epochs} epochs, batch 32). Speed: freeze_depth=2 (conv blocks "
         "frozen), batch 128, cached prefix vs cache_frozen=False, on "
         f"{n_big or 'all 7291'} USPS train images. Quick mode: {quick}.",
+        quick=quick,
     )
     try:
         with threadpool_limits(limits=threads):  # BLAS of the logistic regression

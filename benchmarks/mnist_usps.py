@@ -46,6 +46,7 @@ def run(quick: bool = False, seeds: int = 3) -> Table:
         f"MNIST(10k) -> USPS, LeNet, accuracy on USPS test (2007), {seeds} seed(s); "
         f"source {src_epochs} epochs with affine augmentation, fine-tuning "
         f"{ft_epochs} epochs, batch 32. Quick mode: {quick}.",
+        quick=quick,
     )
     X_mnist, y_mnist = load_mnist(return_X_y=True)
     X_usps_raw, y_usps = load_usps(subset="train", return_X_y=True)
