@@ -22,21 +22,10 @@ import numpy as np
 
 from sktransfer import Source, TransferClassifier, load_usps
 from sktransfer.adaptation import DANN, MMD, DeepCORAL, InformationMaximization
-from sktransfer.augmentation import RandomAffine
 from sktransfer.models import LeNet
 
 from ._harness import Table
-
-
-def augmentation() -> RandomAffine:
-    return RandomAffine(degrees=10, translate=0.1, scale=(0.85, 1.15))
-
-
-def few_labels(y: np.ndarray, k: int, seed: int) -> np.ndarray:
-    rng = np.random.RandomState(seed)
-    return np.concatenate(
-        [rng.choice(np.flatnonzero(y == c), k, replace=False) for c in range(10)]
-    )
+from .mnist_usps import augmentation, few_labels
 
 
 def run(quick: bool = False, seeds: int = 1, with_skada: bool = True) -> Table:
