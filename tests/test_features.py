@@ -256,3 +256,27 @@ def test_wrong_image_shape(lenet, images):
     ft = FeatureTransferTransformer(lenet).fit(X)
     with pytest.raises(ValueError, match="fitted on samples of shape"):
         ft.transform(np.zeros((2, 1, 28, 27), dtype=np.float32))
+
+
+def test_image_mapping_then_features_then_logistic_regression(lenet):
+    """USPS-sized images mapped to 28x28, then a source layer, then any model."""
+    from sktransfer import ImageMapping
+
+    rng = np.random.RandomState(0)
+    X = rng.rand(30, 1, 16, 16).astype(np.float32)
+    y = (X[:, 0, :8].mean(axis=(1, 2)) > X[:, 0, 8:].mean(axis=(1, 2))).astype(int)
+    pipe = make_pipeline(
+        ImageMapping(size=(28, 28), method="resize_pad", center="mass"),
+        FeatureTransferTransformer(lenet, pooling="avg"),
+        LogisticRegression(max_iter=200),
+    )
+    search = GridSearchCV(
+        pipe,
+        {
+            "featuretransfertransformer__layer": [1, "fc1"],
+            "logisticregression__C": [0.1, 1.0],
+        },
+        cv=3,
+    ).fit(X, y)
+    restored = pickle.loads(pickle.dumps(search.best_estimator_))
+    np.testing.assert_array_equal(restored.predict(X), search.predict(X))
