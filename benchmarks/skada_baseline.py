@@ -161,8 +161,12 @@ def skada_fit_predict(
     lr: float,
     seed: int,
     grl_warmup: bool = True,
+    init_state: dict | None = None,
 ) -> tuple[Callable[[np.ndarray], np.ndarray], float]:
     """Fit skada's ``method`` on LeNet; return a predictor and seconds per epoch.
+
+    ``init_state``, a LeNet state dict, is the starting point (e.g. the same
+    pretrained source our methods start from); ``None`` starts from scratch.
 
     ``method`` is ``"dann"``, ``"deep_coral"`` or ``"source_only"``; features
     are LeNet's ``fc1`` output, the optimizer Adam, ``reg=1``. Each step sees
@@ -185,6 +189,8 @@ def skada_fit_predict(
         device="cpu",
     )
     module = _LeNet()
+    if init_state is not None:
+        module.load_state_dict(init_state)
     if method == "dann":
         domain = DomainMLP(HIDDEN)
         callbacks = []
