@@ -415,20 +415,14 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"transfer must be one of {TRANSFER_MODES}; got {self.transfer!r}."
             )
-        for name, value, low in (
-            ("lr", self.lr, 0.0),
-            ("transferred_lr", self.transferred_lr, 0.0),
-        ):
-            if value is None and name == "transferred_lr":
+        for name in ("lr", "transferred_lr", "target_weight", "adaptation_weight"):
+            value = getattr(self, name)
+            if value is None and name == "transferred_lr":  # None means lr
                 continue
-            if not isinstance(value, Real) or isinstance(value, bool) or value < low:
+            if not isinstance(value, Real) or isinstance(value, bool) or value < 0:
                 raise ValueError(
                     f"{name} must be a non-negative number; got {value!r}."
                 )
-        for name in ("target_weight", "adaptation_weight"):
-            value = getattr(self, name)
-            if not isinstance(value, Real) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"{name} must be a number >= 0; got {value!r}.")
         if self.adaptation is not None and not isinstance(
             self.adaptation, AdaptationLoss
         ):
