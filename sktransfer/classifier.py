@@ -17,7 +17,7 @@ from sklearn.utils.validation import validate_data
 from skorch.callbacks import PassthroughScoring
 from torch import nn
 
-from . import freezing, prefix
+from . import freezing, layout, prefix
 from ._net import BatchLoader, TransferNet
 from ._validation import validate_samples
 from .adaptation.base import AdaptationLoss
@@ -95,6 +95,16 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         per process across fits with the same frozen weights and data, e.g.
         the candidates of a ``GridSearchCV``. ``False`` always trains the
         whole network.
+    memory_format : {"auto", "contiguous", "channels_last"}, default="auto"
+        Memory layout of the network's 4-D weights and activations while it
+        trains. ``"auto"`` trains a network with 2-D convolutions on image
+        batches on CPU in the channels-last layout, which oneDNN runs faster
+        (about 12 % per LeNet step), when a forward pass on two samples gives
+        the same output in it; otherwise, e.g. for a network that calls
+        ``.view()`` on convolution outputs, it keeps the default layout.
+        ``"channels_last"`` asks for it on any device and raises if the
+        network cannot take it. After ``fit`` the network is back in the
+        default layout, so ``module_`` looks like the network passed in.
     target_weight : float, default=1.0
         λ in ``L = L_source + λ·L_target + μ·L_adapt`` when the source carries
         labelled data (:class:`~sktransfer.Source`): the weight of the mean
@@ -166,6 +176,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         The shape of one sample, ``X.shape[1:]``.
     blocks_ : list of str
         The network's blocks in forward order (what ``freeze_depth`` counts).
+    memory_format_ : str
+        The layout the network trained in: ``"channels_last"`` or
+        ``"contiguous"`` (see ``memory_format``).
     cached_prefix_ : str or None
         The first trainable layer, when the frozen layers before it were
         computed once (``cache_frozen``); ``None`` when the whole network was
@@ -203,6 +216,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         transfer="weights",
         freeze_depth=0,
         cache_frozen="auto",
+        memory_format="auto",
         target_weight=1.0,
         adaptation=None,
         adaptation_weight=1.0,
@@ -226,6 +240,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.transfer = transfer
         self.freeze_depth = freeze_depth
         self.cache_frozen = cache_frozen
+        self.memory_format = memory_format
         self.target_weight = target_weight
         self.adaptation = adaptation
         self.adaptation_weight = adaptation_weight
@@ -323,6 +338,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             torch.manual_seed(seed)
             module, transferred = self._build_module(source, X)
             blocks, frozen = self._freeze(module, X)
+            self.memory_format_ = layout.choose_memory_format(
+                module, torch.as_tensor(X[:2]), self.memory_format, self.device
+            )
             self.transfer_report_ = transfer_report(
                 module,
                 transferred,
@@ -342,7 +360,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             cache = self.cache_frozen == "auto"
             with prefix.frozen_prefix(self.net_, blocks, frozen, X, cache) as fit_on:
                 X_fit, self.cached_prefix_ = fit_on
-                self.net_.fit(X_fit, y)
+                try:
+                    self.net_.fit(X_fit, y)
+                finally:
+                    layout.restore_memory_format(module)
         self.module_ = self.net_.module_
         self.history_ = self.net_.history
         return self
@@ -436,6 +457,11 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         ):
             raise ValueError(
                 f'cache_frozen must be "auto" or False; got {self.cache_frozen!r}.'
+            )
+        if self.memory_format not in layout.MEMORY_FORMATS:
+            raise ValueError(
+                f"memory_format must be one of {layout.MEMORY_FORMATS}; got "
+                f"{self.memory_format!r}."
             )
         if self.augment is not None and not callable(self.augment):
             raise TypeError(f"augment must be callable; got {self.augment!r}.")
