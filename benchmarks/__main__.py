@@ -14,6 +14,7 @@ from . import adaptation, features_prefix, mnist_usps
 BENCHMARKS = {
     "mnist_usps": mnist_usps.run,
     "adaptation": adaptation.run,
+    "adaptation_mmd": adaptation.run_mmd,
     "features_prefix": features_prefix.run,
 }
 

@@ -22,12 +22,15 @@ Hyperparameters are chosen without target labels:
   held-out folds at k times the cost).
 
 Our rows use RandomAffine on every batch; the like-for-like comparisons with
-skada (same pretrained start, no augmentation) are the "no augmentation" rows.
+skada (same pretrained start, no augmentation) are the "no augmentation" rows;
+skada's MMD method is DAN (its default bandwidths; ours: MMD's defaults).
+``python -m benchmarks --only adaptation_mmd`` runs the MMD rows alone.
 Seconds per epoch are the median of skorch's per-epoch durations for both
 libraries. Our epochs have ``ceil(n / batch)`` steps and skada's
-``floor(n / batch)``, so the time ratios are per step, from ours and skada's
-DANN and Deep CORAL (no augmentation) run in turn, 3 times 2 epochs each, on
-seed 0's start: the machine's speed drifts over an hour-long run. Ours trains
+``floor(n / batch)``, so the time ratios are per step, from ours and
+skada's DANN, Deep CORAL and MMD (skada: DAN; no augmentation) run in turn,
+3 times 2 epochs each, on seed 0's start: the machine's speed drifts over an
+hour-long run. Ours trains
 the CNN in the channels-last memory layout (``memory_format="auto"``); the
 "memory_format=contiguous" rows time ours in the default layout, in the same
 alternation.
@@ -75,12 +78,13 @@ def _time_against_skada(
     source: Source,
     X_target: np.ndarray,
     init: dict,
+    methods: tuple,
     *,
     quick: bool,
     lr: float,
     batch: int,
 ) -> None:
-    """Seconds per step of ours and skada's DANN and Deep CORAL, alternated.
+    """Seconds per step of ours and skada's ``methods``, alternated.
 
     The two run in turn, ``repeats`` times each, so that a change in the
     machine's speed hits both; no augmentation, the same start and batches.
@@ -92,7 +96,7 @@ def _time_against_skada(
     Xs, ys = source.X, source.y
     steps_ours = math.ceil(max(len(Xs), len(X_target)) / batch)
     steps_skada = max(len(Xs) // batch, len(X_target) // batch)
-    for method, loss in (("dann", DANN), ("deep_coral", DeepCORAL)):
+    for method, loss in methods:
         ours, theirs, contiguous = [], [], []
         for repeat in range(repeats):
             _, per_epoch = base.skada_fit_predict(
@@ -130,32 +134,22 @@ def _seconds_per_epoch(clf: TransferClassifier) -> float:
     return float(np.median(clf.history_[:, "dur"]))
 
 
-def run(quick: bool = False, seeds: int = 1, with_skada: bool = True) -> Table:
+_TIMED = (("dann", DANN), ("deep_coral", DeepCORAL), ("dan", MMD))
+
+
+def _runs(table: Table, quick: bool, seeds: int, batch: int, pre_epochs: int):
+    """Per direction and seed: the data and the source pretrained on it.
+
+    Yields ``(name, seed, (Xs, ys, Xt, X_eval, y_eval, y_target), pretrained)``;
+    ``y_target`` (the target training labels) only serves to draw k labelled
+    rows. Adds the "source only (pretrained)" row.
+    """
     from . import skada_baseline as base
 
-    seeds = 1 if quick else seeds
-    epochs, batch, pre_epochs, lr = (1, 128, 1, 1e-4) if quick else (5, 128, 10, 1e-4)
-    table = Table(
-        "adaptation",
-        f"Unsupervised DA, LeNet, {epochs} epochs, Adam lr {lr}, batch {batch} "
-        f"source + {batch} target rows per step, {seeds} seed(s); target accuracy "
-        "(%) and seconds per epoch. MNIST->USPS: evaluated on USPS test (2007); "
-        "USPS->MNIST: on the same 10k unlabelled MNIST images (transductive). "
-        f"Quick mode: {quick}.",
-        quick=quick,
-    )
     settings = base.load_settings()
-    # Labels of the target training rows, used only to draw k labelled rows.
-    y_target_of = {
-        name: (
-            load_usps(subset="train", return_X_y=True)[1]
-            if name.startswith("MNIST")
-            else y_eval
-        )
-        for name, (_, _, _, _, y_eval) in settings.items()
-    }
+    y_usps_train = load_usps(subset="train", return_X_y=True)[1]
     for name, (Xs, ys, Xt, X_eval, y_eval) in settings.items():
-        y_target = y_target_of[name]
+        y_target = y_usps_train if name.startswith("MNIST") else y_eval
         if quick:  # a smoke run: 2000 rows of each domain
             Xs, ys = Xs[:2000], ys[:2000]
             Xt, y_target = Xt[:2000], y_target[:2000]
@@ -176,81 +170,144 @@ def run(quick: bool = False, seeds: int = 1, with_skada: bool = True) -> Table:
             table.add(
                 name, "source only (pretrained)", 100 * pretrained.score(X_eval, y_eval)
             )
-            source = Source(weights=pretrained, X=Xs, y=ys)
+            yield name, seed, (Xs, ys, Xt, X_eval, y_eval, y_target), pretrained
 
-            fit = functools.partial(
-                _fit_unlabelled, source, Xt, seed=seed, lr=lr, epochs=epochs,
+
+def _description(epochs: int, lr: float, batch: int, seeds: int, quick: bool) -> str:
+    return (
+        f"Unsupervised DA, LeNet, {epochs} epochs, Adam lr {lr}, batch {batch} "
+        f"source + {batch} target rows per step, {seeds} seed(s); target accuracy "
+        "(%) and seconds per epoch. MNIST->USPS: evaluated on USPS test (2007); "
+        "USPS->MNIST: on the same 10k unlabelled MNIST images (transductive). "
+        f"Quick mode: {quick}."
+    )
+
+
+def _settings(quick: bool, seeds: int) -> tuple[int, int, int, int, float]:
+    """``(seeds, epochs, batch, pretraining epochs, lr)``."""
+    return (1, 1, 128, 1, 1e-4) if quick else (seeds, 5, 128, 10, 1e-4)
+
+
+def run(quick: bool = False, seeds: int = 1, with_skada: bool = True) -> Table:
+    from . import skada_baseline as base
+
+    seeds, epochs, batch, pre_epochs, lr = _settings(quick, seeds)
+    table = Table(
+        "adaptation", _description(epochs, lr, batch, seeds, quick), quick=quick
+    )
+    for name, seed, data, pretrained in _runs(table, quick, seeds, batch, pre_epochs):
+        Xs, ys, Xt, X_eval, y_eval, y_target = data
+        source = Source(weights=pretrained, X=Xs, y=ys)
+        fit = functools.partial(
+            _fit_unlabelled, source, Xt, seed=seed, lr=lr, epochs=epochs, batch=batch
+        )
+        methods = [
+            ("joint, no adaptation loss", None, augmentation()),
+            ("DANN", DANN(), augmentation()),
+            ("Deep CORAL", DeepCORAL(), augmentation()),
+            ("MMD", MMD(), augmentation()),
+            ("information maximisation", InformationMaximization(), augmentation()),
+            # Like for like with skada (no augmentation, same start).
+            ("DANN, no augmentation", DANN(), None),
+            ("Deep CORAL, no augmentation", DeepCORAL(), None),
+            ("MMD, no augmentation", MMD(), None),
+        ]
+        fitted = {}
+        for method, loss, augment in methods:
+            clf = fitted[method] = fit(loss, augment)
+            table.add(name, f"ours: {method}", 100 * clf.score(X_eval, y_eval))
+            seconds = _seconds_per_epoch(clf)
+            table.add(name, f"ours: {method} (s/epoch)", seconds, unit="s")
+        # The adaptation weight chosen with no target label.
+        for method, make in (
+            ("DANN", DANN),
+            ("information maximisation", InformationMaximization),
+        ):
+            candidates = {
+                mu: fitted[method]
+                if mu == 1.0
+                else fit(make(), augmentation(), adaptation_weight=mu)
+                for mu in SELECTION_GRID
+            }
+            scores = {
+                mu: information_maximization_score(c, Xt)
+                for mu, c in candidates.items()
+            }
+            best = max(scores, key=scores.get)
+            row = f"ours: {method}, μ chosen by IM score"
+            table.add(name, row, 100 * candidates[best].score(X_eval, y_eval))
+            table.rows[(name, row)].note += f"seed {seed}: μ={best}; "
+            print(f"    IM scores {scores}", flush=True)
+        # Joint training with k = 10 labelled target rows per class (the
+        # rest of the target unlabelled): L_source + 1.0 * L_target.
+        idx = few_labels(y_target, 10, seed)
+        y_joint = np.full(len(Xt), -1)
+        y_joint[idx] = y_target[idx]
+        clf = TransferClassifier(
+            LeNet,
+            source=source,
+            target_weight=1.0,
+            augment=augmentation(),
+            lr=lr,
+            max_epochs=epochs,
+            batch_size=batch,
+            random_state=seed,
+        ).fit(Xt, y_joint)
+        table.add(
+            name, "ours: joint, k=10 target labels", 100 * clf.score(X_eval, y_eval)
+        )
+        if not with_skada:
+            continue
+        # skada starts from the same pretrained weights as ours.
+        init = pretrained.module_.state_dict()
+        for method in ("source_only", "dann", "deep_coral", "dan"):
+            predict, per_epoch = base.skada_fit_predict(
+                method, Xs, ys, Xt, epochs=epochs, batch_size=batch,
+                lr=lr, seed=seed, init_state=init,
+            )  # fmt: skip
+            acc = 100 * np.mean(predict(X_eval) == y_eval)
+            table.add(name, f"skada: {method}", acc)
+            table.add(name, f"skada: {method} (s/epoch)", per_epoch, unit="s")
+        if seed == 0:
+            _time_against_skada(
+                table, name, source, Xt, init, _TIMED, quick=quick, lr=lr, batch=batch
+            )
+    return table
+
+
+def run_mmd(quick: bool = False, seeds: int = 1) -> Table:
+    """The MMD rows alone: ours without augmentation against skada's DAN.
+
+    The same sources, data and settings as :func:`run` (which includes these
+    rows too); for adding them to a finished full run of :func:`run`.
+    """
+    from . import skada_baseline as base
+
+    seeds, epochs, batch, pre_epochs, lr = _settings(quick, seeds)
+    table = Table(
+        "adaptation_mmd", _description(epochs, lr, batch, seeds, quick), quick=quick
+    )
+    for name, seed, data, pretrained in _runs(table, quick, seeds, batch, pre_epochs):
+        Xs, ys, Xt, X_eval, y_eval, _ = data
+        source = Source(weights=pretrained, X=Xs, y=ys)
+        clf = _fit_unlabelled(
+            source, Xt, MMD(), None, seed=seed, lr=lr, epochs=epochs, batch=batch
+        )
+        table.add(name, "ours: MMD, no augmentation", 100 * clf.score(X_eval, y_eval))
+        table.add(
+            name, "ours: MMD, no augmentation (s/epoch)", _seconds_per_epoch(clf),
+            unit="s",
+        )  # fmt: skip
+        init = pretrained.module_.state_dict()
+        predict, per_epoch = base.skada_fit_predict(
+            "dan", Xs, ys, Xt, epochs=epochs, batch_size=batch, lr=lr, seed=seed,
+            init_state=init,
+        )  # fmt: skip
+        table.add(name, "skada: dan", 100 * np.mean(predict(X_eval) == y_eval))
+        table.add(name, "skada: dan (s/epoch)", per_epoch, unit="s")
+        if seed == 0:
+            _time_against_skada(
+                table, name, source, Xt, init, _TIMED[2:], quick=quick, lr=lr,
                 batch=batch,
             )  # fmt: skip
-
-            methods = [
-                ("joint, no adaptation loss", None, augmentation()),
-                ("DANN", DANN(), augmentation()),
-                ("Deep CORAL", DeepCORAL(), augmentation()),
-                ("MMD", MMD(), augmentation()),
-                ("information maximisation", InformationMaximization(), augmentation()),
-                # Like for like with skada (no augmentation, same start).
-                ("DANN, no augmentation", DANN(), None),
-                ("Deep CORAL, no augmentation", DeepCORAL(), None),
-            ]
-            fitted = {}
-            for method, loss, augment in methods:
-                clf = fitted[method] = fit(loss, augment)
-                table.add(name, f"ours: {method}", 100 * clf.score(X_eval, y_eval))
-                seconds = _seconds_per_epoch(clf)
-                table.add(name, f"ours: {method} (s/epoch)", seconds, unit="s")
-            # The adaptation weight chosen with no target label.
-            for method, make in (
-                ("DANN", DANN),
-                ("information maximisation", InformationMaximization),
-            ):
-                candidates = {
-                    mu: fitted[method]
-                    if mu == 1.0
-                    else fit(make(), augmentation(), adaptation_weight=mu)
-                    for mu in SELECTION_GRID
-                }
-                scores = {
-                    mu: information_maximization_score(c, Xt)
-                    for mu, c in candidates.items()
-                }
-                best = max(scores, key=scores.get)
-                row = f"ours: {method}, μ chosen by IM score"
-                table.add(name, row, 100 * candidates[best].score(X_eval, y_eval))
-                table.rows[(name, row)].note += f"seed {seed}: μ={best}; "
-                print(f"    IM scores {scores}", flush=True)
-            # Joint training with k = 10 labelled target rows per class (the
-            # rest of the target unlabelled): L_source + 1.0 * L_target.
-            idx = few_labels(y_target, 10, seed)
-            y_joint = np.full(len(Xt), -1)
-            y_joint[idx] = y_target[idx]
-            clf = TransferClassifier(
-                LeNet,
-                source=source,
-                target_weight=1.0,
-                augment=augmentation(),
-                lr=lr,
-                max_epochs=epochs,
-                batch_size=batch,
-                random_state=seed,
-            ).fit(Xt, y_joint)
-            table.add(
-                name, "ours: joint, k=10 target labels", 100 * clf.score(X_eval, y_eval)
-            )
-            if not with_skada:
-                continue
-            # skada starts from the same pretrained weights as ours.
-            init = pretrained.module_.state_dict()
-            for method in ("source_only", "dann", "deep_coral"):
-                predict, per_epoch = base.skada_fit_predict(
-                    method, Xs, ys, Xt, epochs=epochs, batch_size=batch,
-                    lr=lr, seed=seed, init_state=init,
-                )  # fmt: skip
-                acc = 100 * np.mean(predict(X_eval) == y_eval)
-                table.add(name, f"skada: {method}", acc)
-                table.add(name, f"skada: {method} (s/epoch)", per_epoch, unit="s")
-            if seed == 0:
-                _time_against_skada(
-                    table, name, source, Xt, init, quick=quick, lr=lr, batch=batch
-                )
     return table

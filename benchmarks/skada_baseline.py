@@ -78,7 +78,7 @@ from sktransfer.models import LeNet
 from ._harness import Table
 
 SOURCE, TARGET = 1, -2  # skada's convention: source >= 0, target < 0
-METHODS = ("dann", "deep_coral", "source_only")
+METHODS = ("dann", "deep_coral", "dan", "source_only")
 FEATURES = "fc1"
 HIDDEN = 128  # width of LeNet's fc1
 
@@ -168,7 +168,8 @@ def skada_fit_predict(
     ``init_state``, a LeNet state dict, is the starting point (e.g. the same
     pretrained source our methods start from); ``None`` starts from scratch.
 
-    ``method`` is ``"dann"``, ``"deep_coral"`` or ``"source_only"``; features
+    ``method`` is ``"dann"``, ``"deep_coral"``, ``"dan"`` (multi-kernel MMD,
+    skada's default bandwidths) or ``"source_only"``; features
     are LeNet's ``fc1`` output, the optimizer Adam, ``reg=1``. Each step sees
     ``batch_size`` source and ``batch_size`` target rows (source only:
     ``batch_size`` source rows). Seconds per epoch is the median of skorch's
@@ -218,6 +219,8 @@ def skada_fit_predict(
             callbacks=callbacks,
             **common,
         )
+    elif method == "dan":
+        net = deep.DAN(module, layer_name=FEATURES, reg=1, **common)
     elif method == "deep_coral":
         net = deep.DeepCoral(module, layer_name=FEATURES, reg=1, **common)
     else:
@@ -334,6 +337,7 @@ def _subsample(n_rows: int, n: int, seed: int) -> np.ndarray:
 LABELS = {
     "source_only": "skada SourceOnly",
     "deep_coral": "skada DeepCoral",
+    "dan": "skada DAN (MMD)",
     "dann": "skada DANN",
     "plain_dann": "plain PyTorch DANN",
 }

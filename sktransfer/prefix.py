@@ -460,7 +460,7 @@ def _key(module: nn.Module, layer: str, X: np.ndarray, device: str) -> bytes:
             h.update(repr(part).encode())
             h.update(b"\x00")
 
-    add("sktransfer.prefix/1", layer, str(torch.device(device)), torch.__version__)
+    add("sktransfer.prefix/2", layer, str(torch.device(device)), torch.__version__)
     for name, sub in module.named_modules():
         settings = sorted(
             (k, v)
@@ -472,7 +472,9 @@ def _key(module: nn.Module, layer: str, X: np.ndarray, device: str) -> bytes:
     tensors += list(module.named_buffers())
     for name, tensor in tensors:
         t = tensor.detach().cpu().contiguous()
-        add(name, t.dtype, tuple(t.shape))
+        # The strides tell the memory layout (channels-last or not), which
+        # changes the outputs by rounding: part of the key.
+        add(name, t.dtype, tuple(t.shape), tensor.stride())
         h.update(t.reshape(-1).view(torch.uint8).numpy())
     add(X.dtype.str, X.shape)
     h.update(np.ascontiguousarray(X).reshape(-1).view(np.uint8))

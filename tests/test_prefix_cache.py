@@ -298,3 +298,15 @@ def test_split_protocol_of_the_models():
     torch.testing.assert_close(rest(head(X)), mlp(X))
     assert mlp.split_forward("layers.0") is None
     assert mlp.split_forward("head") is None
+
+
+def test_cache_key_follows_the_memory_layout(digits, small_lenet):
+    # Channels-last and default layouts round differently: never share outputs.
+    X, y = digits
+    params = dict(source=small_lenet, freeze_depth=2, max_epochs=1, random_state=0)
+    a = TransferClassifier(memory_format="channels_last", **params).fit(X, y)
+    b = TransferClassifier(memory_format="contiguous", **params).fit(X, y)
+    assert (a.memory_format_, b.memory_format_) == ("channels_last", "contiguous")
+    assert prefix.cache_info()[:3] == (0, 2, 2)
+    TransferClassifier(memory_format="channels_last", **params).fit(X, y)
+    assert prefix.cache_info()[:2] == (1, 2)
