@@ -30,10 +30,9 @@ libraries. Our epochs have ``ceil(n / batch)`` steps and skada's
 ``floor(n / batch)``, so the time ratios are per step, from ours and
 skada's DANN, Deep CORAL and MMD (skada: DAN; no augmentation) run in turn,
 3 times 2 epochs each, on seed 0's start: the machine's speed drifts over an
-hour-long run. Ours trains
-the CNN in the channels-last memory layout (``memory_format="auto"``); the
-"memory_format=contiguous" rows time ours in the default layout, in the same
-alternation.
+hour-long run. Ours trains the CNN in the channels-last memory layout
+(``memory_format="auto"``); the "memory_format=contiguous" rows time ours in
+the default layout, in the same alternation.
 """
 
 from __future__ import annotations
@@ -104,16 +103,12 @@ def _time_against_skada(
                 lr=lr, seed=repeat, init_state=init,
             )  # fmt: skip
             theirs.append(per_epoch / steps_skada)
-            clf = _fit_unlabelled(
-                source, X_target, loss(), None, seed=repeat, lr=lr, epochs=epochs,
-                batch=batch,
-            )  # fmt: skip
-            ours.append(_seconds_per_epoch(clf) / steps_ours)
-            clf = _fit_unlabelled(
-                source, X_target, loss(), None, seed=repeat, lr=lr, epochs=epochs,
-                batch=batch, memory_format="contiguous",
-            )  # fmt: skip
-            contiguous.append(_seconds_per_epoch(clf) / steps_ours)
+            for memory_format, times in (("auto", ours), ("contiguous", contiguous)):
+                clf = _fit_unlabelled(
+                    source, X_target, loss(), None, seed=repeat, lr=lr,
+                    epochs=epochs, batch=batch, memory_format=memory_format,
+                )  # fmt: skip
+                times.append(_seconds_per_epoch(clf) / steps_ours)
         mine, skada = np.median(ours), np.median(theirs)
         label = f"{method}, no augmentation, {repeats}x{epochs} epochs alternated"
         table.add(name, f"ms per step, ours: {label}", 1000 * mine, unit="ms")

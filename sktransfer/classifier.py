@@ -699,15 +699,11 @@ def _output_size(module: nn.Module, layer: str, example: np.ndarray) -> int:
     handle = module.get_submodule(layer).register_forward_hook(
         lambda m, a, out: captured.append(out)
     )
-    modes = [(m, m.training) for m in module.modules()]
     try:
-        module.eval()
-        with torch.no_grad():
+        with freezing.eval_mode(module), torch.no_grad():
             module(torch.as_tensor(example))
     finally:
         handle.remove()
-        for m, training in modes:
-            m.train(training)
     return int(np.prod(captured[0].shape[1:]))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import itertools
-from collections.abc import Iterator
 from numbers import Integral
 
 import numpy as np
@@ -176,7 +175,7 @@ class FeatureTransferTransformer(TransformerMixin, BaseEstimator):
         try:
             # trace_blocks resets every layer to the root's mode: keep each
             # layer's own mode (frozen batch norms of a fitted source).
-            with _eval_mode(module):
+            with freezing.eval_mode(module):
                 blocks, _ = freezing.trace_blocks(module, example)
         except (RuntimeError, ValueError, TypeError, IndexError) as exc:
             raise ValueError(
@@ -266,7 +265,7 @@ class FeatureTransferTransformer(TransformerMixin, BaseEstimator):
         chunks = []
         handle = layer.register_forward_hook(capture)
         try:
-            with _eval_mode(module), torch.no_grad():
+            with freezing.eval_mode(module), torch.no_grad():
                 for start in range(0, len(X), self.batch_size):
                     # torch.tensor copies: read-only inputs are fine.
                     batch = torch.tensor(
@@ -326,19 +325,6 @@ class FeatureTransferTransformer(TransformerMixin, BaseEstimator):
         return np.asarray(
             [f"{prefix}_{i}" for i in range(self.n_features_out_)], dtype=object
         )
-
-
-@contextlib.contextmanager
-def _eval_mode(module: nn.Module) -> Iterator[None]:
-    """Eval mode inside the block; every layer's own mode restored after."""
-    modes = [(m, m.training) for m in module.modules()]
-    try:
-        module.eval()
-        yield
-    finally:
-        # Parents come first in modules(), so children end with their own mode.
-        for m, training in modes:
-            m.train(training)
 
 
 def _is_on(module: nn.Module, device: torch.device) -> bool:

@@ -12,8 +12,9 @@ statistics do not move either.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral
 
@@ -46,6 +47,23 @@ class Block:
         return self.layers[0] or "<root>"
 
 
+@contextlib.contextmanager
+def eval_mode(module: nn.Module) -> Iterator[None]:
+    """Eval mode inside the block; every layer's own mode restored after.
+
+    Restored layer by layer, so frozen norm layers inside a training network
+    stay in eval mode. Parents come first in ``modules()``, so children end
+    with their own mode.
+    """
+    modes = [(m, m.training) for m in module.modules()]
+    try:
+        module.eval()
+        yield
+    finally:
+        for m, training in modes:
+            m.train(training)
+
+
 def trace_blocks(
     module: nn.Module, example: torch.Tensor
 ) -> tuple[list[Block], torch.Tensor]:
@@ -67,16 +85,12 @@ def trace_blocks(
         or (isinstance(m, NORM_LAYERS) and any(True for _ in m.buffers(recurse=False)))
     ]
     handles = [m.register_forward_hook(record) for m in owners]
-    modes = [(m, m.training) for m in module.modules()]
     try:
-        module.eval()
-        with torch.no_grad():
+        with eval_mode(module), torch.no_grad():
             output = module(example)
     finally:
         for handle in handles:
             handle.remove()
-        for m, training in modes:  # per layer: frozen norms stay in eval mode
-            m.train(training)
     order += [m for m in owners if m not in order]
 
     blocks: list[Block] = []

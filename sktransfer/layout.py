@@ -13,19 +13,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .freezing import eval_mode
+
 MEMORY_FORMATS = ("auto", "contiguous", "channels_last")
 
 
 def _forward_eval(module: nn.Module, example: torch.Tensor) -> torch.Tensor:
     """Output for ``example`` in eval mode, without gradients; modes restored."""
-    modes = [(m, m.training) for m in module.modules()]
-    try:
-        module.eval()
-        with torch.no_grad():
-            return module(example)
-    finally:
-        for m, training in modes:
-            m.train(training)
+    with eval_mode(module), torch.no_grad():
+        return module(example)
 
 
 def _same(a: object, b: object) -> bool:
