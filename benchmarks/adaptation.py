@@ -42,11 +42,11 @@ import math
 import time
 
 import numpy as np
+from sktransfer.selection import information_maximization_score
 
 from sktransfer import Source, TransferClassifier, load_usps
 from sktransfer.adaptation import DANN, MMD, DeepCORAL, InformationMaximization
 from sktransfer.models import LeNet
-from sktransfer.selection import information_maximization_score
 
 from ._harness import Table
 from .mnist_usps import augmentation, few_labels

@@ -3,8 +3,9 @@
 from .classifier import TransferClassifier
 from .datasets import get_data_home, load_mnist, load_office_caltech10, load_usps
 from .features import FeatureTransferTransformer
+from .metrics import information_maximization_score, prediction_entropy_score
 from .preprocessing import ImageMapping
-from .selection import information_maximization_score, prediction_entropy_score
+from .regressor import TransferRegressor
 from .source import Source
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "ImageMapping",
     "Source",
     "TransferClassifier",
+    "TransferRegressor",
     "get_data_home",
     "information_maximization_score",
     "load_mnist",

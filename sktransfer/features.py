@@ -9,13 +9,16 @@ from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin, clone
-from sklearn.utils import check_random_state
+from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
-from . import freezing
-from ._validation import validate_samples
+from ._base import SourceEstimator, seeded
+from ._input import validate_samples
+from ._network import trace
+from ._network.blocks import resolve_layer
+from ._network.modes import StopForward, capture, eval_mode
+from ._params import InstanceOf, Interval, Options
 from .models import MLP
 from .source import SOURCE_KINDS, resolve_source
 
@@ -25,11 +28,7 @@ _POOLINGS = (None, "avg", "max")
 _DEFAULT_UNITS = 64  # width of both layers of the default random network
 
 
-class _StopForward(Exception):
-    """Raised by the capturing hook: the rest of the forward pass is not needed."""
-
-
-class FeatureTransferTransformer(TransformerMixin, BaseEstimator):
+class FeatureTransferTransformer(TransformerMixin, SourceEstimator):
     """Activations of one layer of a source network, as features.
 
     The source network is used as a fixed feature extractor: ``transform``
@@ -57,9 +56,9 @@ class FeatureTransferTransformer(TransformerMixin, BaseEstimator):
         forward order (negative indices count from the end, so ``-2`` is the
         penultimate block, e.g. ``fc1`` of :class:`~sktransfer.models.LeNet`).
         A block is a layer that owns parameters together with the
-        normalisation layers that directly follow it (see
-        :mod:`sktransfer.freezing`); its output is that of its last module,
-        i.e. after its normalisation layer (LeNet's block ``0`` gives the
+        normalisation layers that directly follow it (see ``freeze_depth``
+        of :class:`~sktransfer.TransferClassifier`); its output is that of its
+        last module, i.e. after its normalisation layer (LeNet's block ``0`` gives the
         output of ``bn1``). Activation functions applied functionally in
         ``forward`` (``torch.relu(...)``) are not included. A str names any
         module of ``named_modules()`` (e.g. ``"conv2"``, ``"bn2"``,
@@ -117,6 +116,14 @@ class FeatureTransferTransformer(TransformerMixin, BaseEstimator):
     (6, 64)
     """
 
+    _constraints = {
+        "layer": InstanceOf(
+            (Integral, str), "an int (a block index) or a str (a module name)"
+        ),
+        "pooling": [None, Options("avg", "max")],
+        "batch_size": Interval(Integral, 1),
+    }
+
     def __init__(
         self,
         source=None,
@@ -133,15 +140,6 @@ class FeatureTransferTransformer(TransformerMixin, BaseEstimator):
         self.batch_size = batch_size
         self.device = device
         self.random_state = random_state
-
-    def __sklearn_clone__(self):
-        # The source is shared, not copied: no per-fold deep copy of a big
-        # network, and no loss of its trained weights (cloning a fitted
-        # estimator or skorch net would return an unfitted one).
-        params = self.get_params(deep=False)
-        source = params.pop("source")
-        params = {k: clone(v, safe=False) for k, v in params.items()}
-        return type(self)(source=source, **params)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -172,45 +170,22 @@ class FeatureTransferTransformer(TransformerMixin, BaseEstimator):
         self._check_params()
         module = self._network(X)
         example = torch.tensor(X[:2], device=self.device)
-        try:
-            # trace_blocks resets every layer to the root's mode: keep each
-            # layer's own mode (frozen batch norms of a fitted source).
-            with freezing.eval_mode(module):
-                blocks, _ = freezing.trace_blocks(module, example)
-        except (RuntimeError, ValueError, TypeError, IndexError) as exc:
-            raise ValueError(
-                f"The network cannot take X with samples of shape {X.shape[1:]}: "
-                f"{exc}. Map X to the input the network expects (e.g. with "
-                "sktransfer.ImageMapping) or pass a network that takes it."
-            ) from exc
+        # trace resets every layer to the root's mode: keep each layer's own
+        # mode (frozen batch norms of a fitted source).
+        with eval_mode(module):
+            blocks, _ = trace(module, example)
         self.module_ = module
         self.blocks_ = [b.name for b in blocks]
-        self.layer_name_ = self._layer_name(module, blocks)
+        self.layer_name_ = resolve_layer(module, blocks, self.layer)
         self.input_shape_ = tuple(X.shape[1:])
         self.n_features_out_ = self._extract(X[:2]).shape[1]
         return self
-
-    def _check_params(self) -> None:
-        if isinstance(self.layer, bool) or not isinstance(self.layer, Integral | str):
-            raise TypeError(
-                f"layer must be an int (a block index) or a str (a module name); "
-                f"got {self.layer!r}."
-            )
-        if self.pooling not in _POOLINGS:
-            raise ValueError(
-                f"pooling must be one of {_POOLINGS}; got {self.pooling!r}."
-            )
-        size = self.batch_size
-        if not isinstance(size, Integral) or isinstance(size, bool) or size < 1:
-            raise ValueError(f"batch_size must be a positive int; got {size!r}.")
 
     def _network(self, X: np.ndarray) -> nn.Module:
         """The source's network on ``device``, or the default random MLP."""
         source = resolve_source(self.source)
         if source is None:
-            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-            with torch.random.fork_rng(devices=[]):  # built on the CPU
-                torch.manual_seed(seed)
+            with seeded(self.random_state):  # built on the CPU
                 module = MLP(
                     int(np.prod(X.shape[1:])),
                     n_classes=_DEFAULT_UNITS,
@@ -229,9 +204,6 @@ class FeatureTransferTransformer(TransformerMixin, BaseEstimator):
             # Moving the source itself would modify it.
             module = copy.deepcopy(module).to(self.device)
         return module
-
-    def _layer_name(self, module: nn.Module, blocks: list[freezing.Block]) -> str:
-        return freezing.resolve_layer(module, blocks, self.layer)
 
     # -- transform ------------------------------------------------------------
 
@@ -254,29 +226,19 @@ class FeatureTransferTransformer(TransformerMixin, BaseEstimator):
     def _extract(self, X: np.ndarray) -> np.ndarray:
         """The pooled, flattened output of the layer, batch by batch."""
         module = self.module_
-        layer = module.get_submodule(self.layer_name_)
-        captured: list[object] = []
-
-        def capture(mod: nn.Module, args: object, output: object) -> None:
-            if not captured:  # a layer called twice: keep its first output
-                captured.append(output)
-            raise _StopForward
-
         chunks = []
-        handle = layer.register_forward_hook(capture)
-        try:
-            with freezing.eval_mode(module), torch.no_grad():
+        # A layer called twice gives its first output; nothing after it runs.
+        with capture(module, self.layer_name_, first_only=True, stop=True) as out:
+            with eval_mode(module), torch.no_grad():
                 for start in range(0, len(X), self.batch_size):
                     # torch.tensor copies: read-only inputs are fine.
                     batch = torch.tensor(
                         X[start : start + self.batch_size], device=self.device
                     )
-                    with contextlib.suppress(_StopForward):
+                    with contextlib.suppress(StopForward):
                         module(batch)
-                    chunks.append(self._features(captured))
-                    captured.clear()
-        finally:
-            handle.remove()
+                    chunks.append(self._features(out))
+                    out.clear()
         return np.concatenate(chunks)
 
     def _features(self, captured: list[object]) -> np.ndarray:

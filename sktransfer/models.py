@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from .prefix import split_sequential
+from ._network.split import split_sequential
 
 
 class MLP(nn.Module):

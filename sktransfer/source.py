@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.utils import check_array, check_consistent_length, column_or_1d
+from sklearn.utils import check_array, check_consistent_length
 from torch import nn
 
 SOURCE_KINDS = (
@@ -30,9 +30,10 @@ class Source:
     """A source task: pretrained weights, labelled source data, or both.
 
     Pass it as ``TransferClassifier(source=Source(...))``. Like any source it
-    is kept by reference through ``clone``, so ``GridSearchCV`` neither
-    copies the data per fold nor lets source rows into a test fold: the folds
-    are made of the target rows given to ``fit``.
+    is kept by reference through ``clone`` (a ``Source`` carries that rule
+    itself, wherever it sits), so ``GridSearchCV`` neither copies the data
+    per fold nor lets source rows into a test fold: the folds are made of the
+    target rows given to ``fit``.
 
     Parameters
     ----------
@@ -43,8 +44,10 @@ class Source:
         Labelled source inputs, already in the target's input format (source
         rows do not pass through the ``Pipeline`` steps before the
         classifier).
-    y : array-like of shape (n_samples,), default=None
-        Source labels, from the same label set as the target's.
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+        Source labels, from the same label set as the target's (or, for
+        :class:`~sktransfer.TransferRegressor`, targets of the target's
+        width).
 
     Examples
     --------
@@ -53,12 +56,20 @@ class Source:
     >>> source = Source(X=np.zeros((4, 2)), y=[0, 1, 0, 1])
     >>> source
     Source(X=<4 rows>, y=<4 labels>)
+    >>> from sklearn.base import clone
+    >>> clone(source) is source
+    True
     """
 
     def __init__(self, weights=None, X=None, y=None):
         self.weights = weights
         self.X = X
         self.y = y
+
+    def __sklearn_clone__(self):
+        # Shared, never copied: cloning would deep-copy the data and turn a
+        # fitted estimator in ``weights`` into an unfitted one.
+        return self
 
     def __repr__(self) -> str:
         parts = []
@@ -139,7 +150,12 @@ def _from_source(source: Source) -> ResolvedSource:
             source.X, allow_nd=True, dtype=np.float32, ensure_all_finite=True,
             input_name="Source.X",
         )  # fmt: skip
-        y = column_or_1d(source.y, warn=True)
+        y = np.asarray(source.y)
+        if y.ndim not in (1, 2):
+            raise ValueError(
+                f"Source.y must be 1-D (or 2-D for multi-output regression); "
+                f"got shape {y.shape}."
+            )
         check_consistent_length(X, y)
         resolved.X, resolved.y = X, y
         resolved.description += f" + {len(X)} labelled source rows"

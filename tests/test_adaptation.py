@@ -13,6 +13,7 @@ from sktransfer import (
     information_maximization_score,
     prediction_entropy_score,
 )
+from sktransfer._training.loaders import DomainBatches, IndexStream
 from sktransfer.adaptation import (
     DANN,
     MMD,
@@ -20,7 +21,7 @@ from sktransfer.adaptation import (
     DeepCORAL,
     InformationMaximization,
 )
-from sktransfer.adaptation.batches import DomainBatches, IndexStream
+from sktransfer.adaptation.base import DomainBatch
 from sktransfer.adaptation.coral import covariance
 from sktransfer.adaptation.objective import DomainSetup, joint_objective
 from sktransfer.models import MLP
@@ -79,18 +80,15 @@ def test_string_labels_across_domains():
 def gradients(setup, module, batch):
     module.zero_grad()
     X_s, y_s, X_l, y_l, X_t = batch
-    logits = module(torch.cat([X_s, X_l]))
-    loss, _ = joint_objective(
-        torch.nn.CrossEntropyLoss(),
-        logits[: len(X_s)],
-        y_s,
-        logits[len(X_s) :],
-        y_l,
-        module.layers[1](X_s),
-        module.layers[1](X_t),
-        setup,
-        progress=1.0,
-    )
+    logits = module(torch.cat([X_s, X_l, X_t]))
+    logits_s, logits_l, logits_t = logits.split([len(X_s), len(X_l), len(X_t)])
+    step = DomainBatch(
+        X_source=X_s, y_source=y_s, X_target=X_t, X_labelled=X_l, y_labelled=y_l,
+        logits_source=logits_s, logits_target=logits_t, logits_labelled=logits_l,
+        features_source=module.layers[1](X_s), features_target=module.layers[1](X_t),
+        progress=1.0, step=0, parts=None, network=module,
+    )  # fmt: skip
+    loss, _ = joint_objective(torch.nn.CrossEntropyLoss(), step, setup)
     loss.backward()
     return torch.cat([p.grad.flatten() for p in module.parameters()])
 
@@ -114,7 +112,6 @@ def test_target_weight_semantics_are_exact():
             adaptation=adaptation,
             adaptation_weight=adaptation_weight,
             layer="layers.1",
-            critic=None,
         )
         return gradients(setup, module, batch)
 
@@ -209,7 +206,9 @@ def test_domain_batches_balance_domains_without_rescanning():
         X, y = Xt[:20], labels[:20]
 
     torch.manual_seed(0)
-    loader = DomainBatches(Data, batch_size=8, source=(Xs, ys), adapt=True)
+    loader = DomainBatches(
+        Data, batch_size=8, source=(Xs, ys), adapt=True, labelled=labels[:20] >= 0
+    )
     assert len(loader) == 7  # ceil(max(50, 20) / 8)
     batches = list(loader)
     X_s, y_s, X_t, X_l, y_l = batches[0]

@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from sktransfer import Source, TransferClassifier
+from sktransfer._network.layout import choose_memory_format
 from sktransfer.adaptation import DANN
-from sktransfer.layout import choose_memory_format
 from sktransfer.models import LeNet
 
 

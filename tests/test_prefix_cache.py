@@ -10,6 +10,7 @@ from skorch.callbacks import Callback
 from torch import nn
 
 from sktransfer import TransferClassifier, prefix
+from sktransfer._network import preparation as preparing
 from sktransfer.augmentation import RandomAffine
 from sktransfer.models import MLP, LeNet
 
@@ -76,7 +77,8 @@ def test_lenet_freeze_depth_2_same_network_as_plain_path(digits, small_lenet):
             torch.testing.assert_close(value, source[name], rtol=0, atol=0)
     # The fitted estimator is the full network, predicting from raw images.
     assert isinstance(cached.module_, LeNet)
-    assert cached.net_.rest_ is None
+    assert cached.net_.rest is None  # released: later training sees raw rows
+    assert cached.training_strategy_ == "frozen_prefix"
     assert cached.predict(X[:5]).shape == (5,)
 
 
@@ -185,7 +187,7 @@ def test_network_that_cannot_be_cut_trains_whole(module):
 def count_prefix_evaluations(monkeypatch):
     """Count the batches the cut prefix runs on (beyond the 2-sample checks)."""
     calls = []
-    original = prefix.safe_split
+    original = preparing.safe_split
 
     def counting(*args):
         found = original(*args)
@@ -200,7 +202,7 @@ def count_prefix_evaluations(monkeypatch):
 
         return (counted, rest), layer, hidden
 
-    monkeypatch.setattr(prefix, "safe_split", counting)
+    monkeypatch.setattr(preparing, "safe_split", counting)
     return calls
 
 

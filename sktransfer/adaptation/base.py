@@ -1,27 +1,86 @@
-"""The interface every adaptation loss implements."""
+"""The interface every adaptation loss implements, and the batch it receives."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 from sklearn.base import BaseEstimator
 from torch import nn
 
 
+@dataclass(frozen=True)
+class DomainBatch:
+    """Everything one training step across domains knows, for a loss to use.
+
+    Attributes
+    ----------
+    X_source, y_source : Tensor
+        A batch of labelled source rows (encoded labels, or regression
+        targets).
+    X_target : Tensor
+        A batch of target rows, labelled or not, drawn for the adaptation
+        loss.
+    X_labelled, y_labelled : Tensor
+        A batch of the labelled target rows (empty when there are none).
+    logits_source, logits_target, logits_labelled : Tensor
+        The network's outputs for the three batches, in training mode, with
+        gradients (``augment`` applied to the inputs first).
+    features_source, features_target : Tensor or None
+        The outputs of the loss's ``layer`` (not flattened) for the source and
+        target batches; ``None`` when the loss's ``layer`` is ``None``.
+    progress : float
+        Fraction of the training done, in [0, 1] (for schedules).
+    step : int
+        Number of training steps taken before this one.
+    parts : nn.Module or None
+        What the loss's :meth:`AdaptationLoss.build_for` returned (a domain
+        critic, a teacher network), on the training device.
+    network : nn.Module
+        The target network being trained.
+    """
+
+    X_source: torch.Tensor
+    y_source: torch.Tensor
+    X_target: torch.Tensor
+    X_labelled: torch.Tensor
+    y_labelled: torch.Tensor
+    logits_source: torch.Tensor
+    logits_target: torch.Tensor
+    logits_labelled: torch.Tensor
+    features_source: torch.Tensor | None
+    features_target: torch.Tensor | None
+    progress: float
+    step: int
+    parts: nn.Module | None
+    network: nn.Module
+
+
 class AdaptationLoss(BaseEstimator):
-    """Base class of the losses that pull source and target features together.
+    """Base class of the losses that adapt the network to the target domain.
 
     A subclass stores its hyperparameters in ``__init__`` (so they are
     reachable as ``adaptation__<name>`` from ``TransferClassifier``'s
-    ``set_params`` and ``GridSearchCV``) and implements :meth:`loss`. A loss
-    with trainable parts (DANN's domain classifier) also implements
-    :meth:`build`; ``TransferClassifier`` trains those parts with the network.
+    ``set_params`` and ``GridSearchCV``) and implements one of:
+
+    - :meth:`loss`, for a loss between source and target *features* at
+      ``layer`` (MMD, Deep CORAL, DANN);
+    - :meth:`batch_loss`, for a loss that needs more of the step: logits,
+      labels, the network (:class:`DomainBatch` lists what it gets).
+
+    A loss with trainable parts (DANN's domain classifier) implements
+    :meth:`build`; one whose parts depend on the network (a teacher copy)
+    implements :meth:`build_for`. The estimator trains those parts with the
+    network (parameters that require gradients) and calls :meth:`after_step`
+    after every optimizer step (e.g. to update a mean teacher).
 
     Parameters
     ----------
-    layer : int or str, default=-2
+    layer : int, str or None, default=-2
         Where the features are taken: an index into the network's blocks in
-        forward order (``-2``: the penultimate block, e.g. LeNet's ``fc1``) or
-        a module name.
+        forward order (``-2``: the penultimate block, e.g. LeNet's ``fc1``), a
+        module name, or ``None`` for a loss that uses no features (no hook is
+        placed).
     """
 
     def __init__(self, layer=-2):
@@ -30,6 +89,28 @@ class AdaptationLoss(BaseEstimator):
     def build(self, n_features: int) -> nn.Module | None:
         """The trainable parts of the loss for features of ``n_features``."""
         return None
+
+    def build_for(self, network: nn.Module, n_features: int | None) -> nn.Module | None:
+        """The parts of the loss for ``network``; by default :meth:`build`.
+
+        ``n_features`` is the number of values per sample at ``layer``
+        (``None`` when ``layer`` is ``None``). Parameters of the returned
+        module that require gradients are trained with the network.
+        """
+        return None if n_features is None else self.build(n_features)
+
+    def batch_loss(self, batch: DomainBatch) -> torch.Tensor:
+        """The loss for one training step; by default :meth:`loss` on the
+        flattened features of the batch."""
+        return self.loss(
+            batch.features_source.flatten(1),
+            batch.features_target.flatten(1),
+            module=batch.parts,
+            progress=batch.progress,
+        )
+
+    def after_step(self, batch: DomainBatch) -> None:
+        """Called after each optimizer step (the parameters are updated)."""
 
     def loss(
         self,
@@ -50,4 +131,6 @@ class AdaptationLoss(BaseEstimator):
         progress : float
             Fraction of the training done, in [0, 1] (for schedules).
         """
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"{type(self).__name__} implements neither loss nor batch_loss."
+        )

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
-from .base import AdaptationLoss
+from .base import AdaptationLoss, DomainBatch
 
 
-@dataclass
+@dataclass(frozen=True)
 class DomainSetup:
-    """What a domain-aware training step needs, fixed for one ``fit``."""
+    """What a training step across domains needs, fixed for one ``fit``."""
 
-    source: tuple  # (X_source, y_source_encoded)
+    source: tuple[np.ndarray, np.ndarray] | None  # (X_source, y_source encoded)
     target_weight: float
     adaptation: AdaptationLoss | None
     adaptation_weight: float
-    layer: str | None  # module whose output the adaptation loss aligns
-    critic: nn.Module | None  # trainable part of the adaptation loss
+    layer: str | None  # module whose output the adaptation loss sees
+    n_features: int | None = None  # values per sample at ``layer``
     total_steps: int = 1
-    step: int = 0
     has_labelled_target: bool = True
 
     def loss_terms(self) -> list[str]:
@@ -35,15 +35,7 @@ class DomainSetup:
 
 
 def joint_objective(
-    criterion: nn.Module,
-    logits_source: torch.Tensor,
-    y_source: torch.Tensor,
-    logits_labelled: torch.Tensor,
-    y_labelled: torch.Tensor,
-    features_source: torch.Tensor | None,
-    features_target: torch.Tensor | None,
-    setup: DomainSetup,
-    progress: float,
+    criterion: nn.Module, batch: DomainBatch, setup: DomainSetup
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """``L_source + target_weight * L_target + adaptation_weight * L_adapt``.
 
@@ -51,19 +43,14 @@ def joint_objective(
     target rows of the batch; a term whose weight is 0 or whose batch is empty
     is left out, so it adds no gradient at all.
     """
-    loss = criterion(logits_source, y_source)
+    loss = criterion(batch.logits_source, batch.y_source)
     parts = {"source_loss": loss.item()}
-    if setup.target_weight and len(y_labelled):
-        target = criterion(logits_labelled, y_labelled)
+    if setup.target_weight and len(batch.y_labelled):
+        target = criterion(batch.logits_labelled, batch.y_labelled)
         loss = loss + setup.target_weight * target
         parts["target_loss"] = target.item()
     if setup.adaptation is not None and setup.adaptation_weight:
-        adapt = setup.adaptation.loss(
-            features_source.flatten(1),
-            features_target.flatten(1),
-            module=setup.critic,
-            progress=progress,
-        )
+        adapt = setup.adaptation.batch_loss(batch)
         loss = loss + setup.adaptation_weight * adapt
         parts["adapt_loss"] = adapt.item()
     return loss, parts

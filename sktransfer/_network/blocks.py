@@ -12,14 +12,15 @@ statistics do not move either.
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from numbers import Integral
 
 import torch
 from torch import nn
+
+from .modes import eval_mode
 
 NORM_LAYERS = (
     nn.BatchNorm1d,
@@ -45,23 +46,6 @@ class Block:
     @property
     def name(self) -> str:
         return self.layers[0] or "<root>"
-
-
-@contextlib.contextmanager
-def eval_mode(module: nn.Module) -> Iterator[None]:
-    """Eval mode inside the block; every layer's own mode restored after.
-
-    Restored layer by layer, so frozen norm layers inside a training network
-    stay in eval mode. Parents come first in ``modules()``, so children end
-    with their own mode.
-    """
-    modes = [(m, m.training) for m in module.modules()]
-    try:
-        module.eval()
-        yield
-    finally:
-        for m, training in modes:
-            m.train(training)
 
 
 def trace_blocks(
@@ -160,9 +144,9 @@ def freeze(module: nn.Module, blocks: Sequence[Block]) -> None:
             param.requires_grad_(False)
 
 
-def frozen_norm_layers(module: nn.Module, blocks: Sequence[Block]) -> list[nn.Module]:
-    """The normalisation layers of ``blocks``, to be kept in eval mode."""
-    return [module.get_submodule(n) for b in blocks for n in b.norms]
+def frozen_norm_names(blocks: Sequence[Block]) -> tuple[str, ...]:
+    """Names of the normalisation layers of ``blocks``, kept in eval mode."""
+    return tuple(n for b in blocks for n in b.norms)
 
 
 def resolve_layer(module: nn.Module, blocks: Sequence[Block], layer: int | str) -> str:

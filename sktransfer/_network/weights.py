@@ -9,7 +9,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .freezing import Block
+from .blocks import Block
 
 
 def copy_matching_weights(

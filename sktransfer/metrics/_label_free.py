@@ -1,4 +1,4 @@
-"""Scores for choosing how to transfer without target labels.
+"""Label-free scores: choosing how to transfer without target labels.
 
 Each is a scikit-learn scorer: ``score(estimator, X, y=None) -> float``,
 higher is better, so it goes straight into ``GridSearchCV(scoring=...)`` or
@@ -26,7 +26,7 @@ def prediction_entropy_score(estimator, X, y=None) -> float:
     --------
     >>> import numpy as np
     >>> from sklearn.linear_model import LogisticRegression
-    >>> from sktransfer.selection import prediction_entropy_score
+    >>> from sktransfer.metrics import prediction_entropy_score
     >>> X = np.array([[0.0], [0.1], [5.0], [5.1]]); y = [0, 0, 1, 1]
     >>> clf = LogisticRegression().fit(X, y)
     >>> prediction_entropy_score(clf, X) < 0
@@ -47,7 +47,7 @@ def information_maximization_score(estimator, X, y=None) -> float:
     --------
     >>> import numpy as np
     >>> from sklearn.linear_model import LogisticRegression
-    >>> from sktransfer.selection import information_maximization_score
+    >>> from sktransfer.metrics import information_maximization_score
     >>> X = np.array([[0.0], [0.1], [5.0], [5.1]]); y = [0, 0, 1, 1]
     >>> clf = LogisticRegression().fit(X, y)
     >>> bool(0 < information_maximization_score(clf, X) <= np.log(2))

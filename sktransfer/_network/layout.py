@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .freezing import eval_mode
+from .modes import eval_mode
 
 MEMORY_FORMATS = ("auto", "contiguous", "channels_last")
 

@@ -1,0 +1,216 @@
+"""Prepare the target network: build, copy weights, trace blocks, freeze, lay out.
+
+Torch only: nothing here knows of skorch or of the estimators. The result is
+one immutable :class:`PreparedNetwork` that a training strategy receives.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from .blocks import Block, freeze, frozen_norm_names, select_frozen, trace_blocks
+from .layout import choose_memory_format
+from .split import safe_split
+from .weights import copy_matching_weights, fit_head, fresh_copy, transfer_report
+
+
+class Cut(NamedTuple):
+    """Where a network is cut so that its frozen prefix is computed once."""
+
+    prefix: Callable[[torch.Tensor], torch.Tensor]
+    rest: Callable[[torch.Tensor], object]
+    layer: str  # the first module of the first trainable block
+    hidden: torch.Tensor  # the prefix's output for the two example rows
+
+
+@dataclass(frozen=True)
+class PreparedNetwork:
+    """A target network ready to train, and what was done to it.
+
+    Attributes
+    ----------
+    module : nn.Module
+        The network: source weights copied in, frozen blocks frozen, in its
+        training memory layout, on ``device``.
+    blocks, frozen : tuple of Block
+        All blocks in forward order, and the frozen ones.
+    report : pandas.DataFrame
+        The transfer report (one row per parameter).
+    memory_format : str
+        ``"channels_last"`` or ``"contiguous"``.
+    device : str
+        Where the network is.
+    example : Tensor
+        Two training rows, on ``device``: what every check runs on.
+    """
+
+    module: nn.Module
+    blocks: tuple[Block, ...]
+    frozen: tuple[Block, ...]
+    report: pd.DataFrame
+    memory_format: str
+    device: str
+    example: torch.Tensor
+
+    @property
+    def frozen_norms(self) -> tuple[str, ...]:
+        """Names of the frozen normalisation layers (kept in eval mode)."""
+        return frozen_norm_names(self.frozen)
+
+    @cached_property
+    def cut(self) -> Cut | None:
+        """The exact cut at the first trainable block, or ``None``.
+
+        Computed on first use (a forward pass on the two example rows), since
+        only the frozen-prefix strategy asks.
+        """
+        found = safe_split(self.module, self.blocks, self.frozen, self.example)
+        if found is None:
+            return None
+        (prefix, rest), layer, hidden = found
+        return Cut(prefix, rest, layer, hidden)
+
+
+def prepare(
+    source,
+    X: np.ndarray,
+    n_outputs: int,
+    *,
+    module=None,
+    module_kwargs: dict | None = None,
+    default_module: type[nn.Module],
+    transfer: str = "weights",
+    freeze_depth=0,
+    memory_format: str = "contiguous",
+    device: str = "cpu",
+    outputs_name: str = "outputs",
+) -> PreparedNetwork:
+    """Build the target network from ``source`` and prepare it for training.
+
+    Parameters
+    ----------
+    source : ResolvedSource or None
+        What the estimator's ``source`` resolved to.
+    X : ndarray
+        The training inputs (two rows are used for the checks).
+    n_outputs : int
+        Width of the network's output (classes, or regression targets).
+    module, module_kwargs
+        The estimator's ``module`` and its ``module__*`` parameters.
+    default_module : nn.Module class
+        What to build when neither ``module`` nor the source gives a network.
+    transfer, freeze_depth, memory_format, device
+        The estimator's parameters of the same names.
+    outputs_name : str
+        What the output columns are, for messages ("classes").
+    """
+    given = module
+    module = _build(source, X, n_outputs, given, module_kwargs or {}, default_module)
+    transferred: dict = {}
+    if source is not None and transfer == "structure":
+        if source.module is None and given is None:
+            raise ValueError(
+                "transfer='structure' reuses the source's architecture, but "
+                f"the source ({source.description}) holds weights only; pass "
+                "a torch.nn.Module or a fitted estimator as source."
+            )
+        module = fresh_copy(module)
+    elif source is not None and source.state_dict is not None:
+        transferred = copy_matching_weights(module, source.state_dict)
+    example = torch.as_tensor(X[:2])
+    blocks, output = trace(module, example)
+    _check_output(output, len(example), n_outputs, outputs_name)
+    frozen = select_frozen(blocks, freeze_depth)
+    freeze(module, frozen)
+    layout = choose_memory_format(module, example, memory_format, device)
+    weights_moved = bool(source and source.state_dict and transfer == "weights")
+    report = transfer_report(module, transferred, blocks, frozen, weights_moved)
+    if weights_moved and not (report["status"] == "transferred").any():
+        raise ValueError(
+            f"No parameter of the source ({source.description}) matches the "
+            "target network by name and shape, so nothing would be "
+            f"transferred. Source tensors: {_shapes(source.state_dict)}; "
+            f"target: {_shapes(module.state_dict())}."
+        )
+    module.to(device)
+    return PreparedNetwork(
+        module=module,
+        blocks=tuple(blocks),
+        frozen=tuple(frozen),
+        report=report,
+        memory_format=layout,
+        device=device,
+        example=torch.tensor(X[:2], device=device),
+    )
+
+
+def _build(source, X, n_outputs, module, kwargs, default) -> nn.Module:
+    """The target network: ``module``, else the source's (head resized), else
+    ``default``; a class is instantiated, an instance deep-copied."""
+    if module is None and source is not None and source.module is not None:
+        return fit_head(copy.deepcopy(source.module), n_outputs)
+    module = default if module is None else module
+    if isinstance(module, nn.Module):
+        if kwargs:
+            raise ValueError(
+                "module__* parameters need module to be a class, not an "
+                f"instance; got {sorted(kwargs)} with a {type(module).__name__}."
+            )
+        return copy.deepcopy(module)  # never train the caller's module
+    if not (inspect.isclass(module) and issubclass(module, nn.Module)):
+        raise TypeError(
+            "module must be a torch.nn.Module class or instance, or None; "
+            f"got {module!r}."
+        )
+    inferred = {
+        "n_classes": n_outputs,
+        "n_outputs": n_outputs,
+        "n_features": int(np.prod(X.shape[1:])),
+        "in_channels": X.shape[1] if X.ndim == 4 else None,
+    }
+    accepted = inspect.signature(module).parameters
+    kwargs = dict(kwargs)
+    for name, value in inferred.items():
+        if name in accepted and name not in kwargs and value is not None:
+            kwargs[name] = value
+    return module(**kwargs)
+
+
+def trace(
+    module: nn.Module, example: torch.Tensor, what: str = "X"
+) -> tuple[list[Block], object]:
+    """The network's blocks and output, traced on ``example``; a clear error
+    when the network cannot take inputs of that shape."""
+    try:
+        return trace_blocks(module, example)
+    except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+        raise ValueError(
+            f"The network cannot take {what} with samples of shape "
+            f"{tuple(example.shape[1:])}: {exc}. Map {what} to the input the "
+            "network expects (e.g. with sktransfer.ImageMapping) or pass a "
+            "network that takes it."
+        ) from exc
+
+
+def _check_output(output, n: int, n_outputs: int, outputs_name: str) -> None:
+    expected = (n, n_outputs)
+    if not isinstance(output, torch.Tensor) or tuple(output.shape) != expected:
+        shape = tuple(output.shape) if isinstance(output, torch.Tensor) else output
+        raise ValueError(
+            f"The network's output for {n} samples has shape {shape}, "
+            f"but y has {n_outputs} {outputs_name}: expected {expected}."
+        )
+
+
+def _shapes(state_dict) -> dict:
+    return {k: tuple(v.shape) for k, v in list(state_dict.items())[:8]}

@@ -1,0 +1,269 @@
+"""The fit that TransferClassifier and TransferRegressor share.
+
+``fit`` validates, resolves the source, prepares the network (torch only,
+:mod:`sktransfer._network`), lets one table of rules choose the training
+strategy (:mod:`sktransfer._training`) and trains. Subclasses say how the
+targets are validated and encoded and which skorch net (``_task``) trains.
+"""
+
+from __future__ import annotations
+
+import inspect
+from numbers import Integral, Real
+
+import numpy as np
+
+from ._base import SourceEstimator, seeded
+from ._network import prepare
+from ._network.layout import MEMORY_FORMATS, restore_memory_format
+from ._params import InstanceOf, Interval, IsCallable, Options
+from ._training import FrozenPrefix, Training, choose_strategy
+from ._training.loaders import BatchLoader
+from .adaptation.base import AdaptationLoss
+from .models import MLP
+from .source import ResolvedSource, resolve_source
+
+# Prefixes of the skorch parameters that the estimators forward to their net.
+FORWARDED_PREFIXES = (
+    "module",
+    "optimizer",
+    "criterion",
+    "callbacks",
+    "iterator_train",
+    "iterator_valid",
+    "dataset",
+)
+
+
+class NetworkEstimator(SourceEstimator):
+    """A skorch-trained network that starts from a source (shared base)."""
+
+    _task: str  # "classifier" or "regressor"
+    _outputs_name: str  # what the output columns are, for messages
+
+    _constraints = {
+        "transfer": Options("weights", "structure"),
+        "cache_frozen": Options("auto", False, text='"auto" or False'),
+        "memory_format": Options(*MEMORY_FORMATS),
+        "target_weight": Interval(Real, 0),
+        "adaptation": [
+            None,
+            InstanceOf(
+                AdaptationLoss,
+                "an sktransfer.adaptation.AdaptationLoss (e.g. DANN(), "
+                "DeepCORAL(), MMD())",
+            ),
+        ],
+        "adaptation_weight": Interval(Real, 0),
+        "lr": Interval(Real, 0),
+        "transferred_lr": [None, Interval(Real, 0)],
+        "augment": [None, IsCallable()],
+        "max_epochs": Interval(Integral, 0),
+        "batch_size": Interval(Integral, 1),
+    }
+
+    def _store(self, params: dict) -> None:
+        """``__init__``'s body: every parameter stored unchanged, ``**kwargs``
+        (skorch's dunder parameters) as attributes, like skorch does."""
+        kwargs = params.pop("kwargs")
+        params.pop("self")
+        params.pop("__class__", None)
+        for key, value in {**params, **kwargs}.items():
+            setattr(self, key, value)
+
+    # -- parameters ---------------------------------------------------------
+
+    def _forwarded_params(self) -> dict:
+        """The ``**kwargs`` given to ``__init__`` or ``set_params``.
+
+        Fitted attributes end in ``_`` and private ones start with ``_``, so
+        neither is counted.
+        """
+        explicit = _explicit_params(type(self))
+        return {
+            k: v
+            for k, v in vars(self).items()
+            if k not in explicit and not k.startswith("_") and not k.endswith("_")
+        }
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep=deep)
+        params.update(self._forwarded_params())
+        return params
+
+    def set_params(self, **params):
+        explicit = _explicit_params(type(self))
+
+        def is_extra(key: str) -> bool:
+            # skorch-style ``optimizer__momentum`` is stored for the net; the
+            # nested parameters of an explicit parameter (``source__lr``) go
+            # to scikit-learn; anything else is stored and checked in ``fit``.
+            prefix, nested, _ = key.partition("__")
+            if nested:
+                return prefix in FORWARDED_PREFIXES or prefix not in explicit
+            return key not in explicit
+
+        for key, value in params.items():
+            if is_extra(key):
+                setattr(self, key, value)
+        rest = {k: v for k, v in params.items() if not is_extra(k)}
+        return super().set_params(**rest) if rest else self
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        for key in self._forwarded_params():
+            if key.split("__", 1)[0] not in FORWARDED_PREFIXES:
+                raise ValueError(
+                    f"Unknown parameter {key!r} of {type(self).__name__}: extra "
+                    "parameters are forwarded to skorch and must start with one "
+                    f"of {[p + '__' for p in FORWARDED_PREFIXES]}."
+                )
+
+    # -- fit ------------------------------------------------------------------
+
+    def fit(self, X, y):
+        """Fit the target network, starting from the source (see the class)."""
+        self._check_params()
+        source = resolve_source(self.source)
+        across = self._trains_across_domains(source)
+        X, y, y_source, labelled = self._validate_fit_data(
+            X, y, source if across else None
+        )
+        with seeded(self.random_state, self.device):
+            prepared = prepare(
+                source,
+                X,
+                self._n_outputs(),
+                module=self.module,
+                module_kwargs=self._module_kwargs(),
+                default_module=MLP,
+                transfer=self.transfer,
+                freeze_depth=self.freeze_depth,
+                memory_format=self.memory_format,
+                device=self.device,
+                outputs_name=self._outputs_name,
+            )
+            self.transfer_report_ = prepared.report
+            self.blocks_ = [b.name for b in prepared.blocks]
+            self.memory_format_ = prepared.memory_format
+            self._print_summary(source, prepared.frozen)
+            training = Training(
+                task=self._task,
+                net_params=self._net_params(),
+                augment=self.augment,
+                cache_frozen=self.cache_frozen == "auto",
+                source_data=(source.X, y_source) if across else None,
+                labelled=labelled,
+                target_weight=self.target_weight,
+                adaptation=self.adaptation,
+                adaptation_weight=self.adaptation_weight,
+            )
+            strategy = choose_strategy(prepared, training, len(X))
+            try:
+                self.net_ = strategy.train(prepared, X, y, training)
+            finally:
+                restore_memory_format(prepared.module)
+        self.training_strategy_ = strategy.name
+        self.cached_prefix_ = (
+            prepared.cut.layer if isinstance(strategy, FrozenPrefix) else None
+        )
+        self.module_ = self.net_.module_
+        self.history_ = self.net_.history
+        return self
+
+    def _trains_across_domains(self, source: ResolvedSource | None) -> bool:
+        """Whether fit trains across domains (the source carries data)."""
+        has_data = source is not None and source.X is not None
+        if self.adaptation is not None and not has_data:
+            raise ValueError(
+                "adaptation needs labelled source data to align the target "
+                "with: pass source=sktransfer.Source(weights=..., X=X_source, "
+                "y=y_source)."
+            )
+        if has_data and self.train_split is not None:
+            raise ValueError(
+                "train_split is not supported when training across domains; "
+                "use train_split=None and score with GridSearchCV instead."
+            )
+        return has_data
+
+    def _check_source_shape(self, source: ResolvedSource, X: np.ndarray) -> None:
+        if source.X.shape[1:] != X.shape[1:]:
+            raise ValueError(
+                f"Source.X has samples of shape {source.X.shape[1:]}, but X "
+                f"has {X.shape[1:]}: map both domains to the same input."
+            )
+
+    def _module_kwargs(self) -> dict:
+        return {
+            k.split("__", 1)[1]: v
+            for k, v in self._forwarded_params().items()
+            if k.startswith("module__")
+        }
+
+    def _net_params(self) -> dict:
+        """The skorch net's constructor parameters (the network aside)."""
+        params = {
+            k: v
+            for k, v in self._forwarded_params().items()
+            if not k.startswith("module__")
+        }
+        params.setdefault("iterator_train__shuffle", True)
+        params.setdefault("iterator_train", BatchLoader)
+        params.setdefault("iterator_valid", BatchLoader)
+        if self.transferred_lr is not None:
+            report = self.transfer_report_
+            names = report.loc[
+                (report["status"] == "transferred") & report["trainable"], "parameter"
+            ]
+            groups = list(params.pop("optimizer__param_groups", []))
+            groups += [(name, {"lr": self.transferred_lr}) for name in names]
+            params["optimizer__param_groups"] = groups
+        return dict(
+            criterion=self.criterion,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=self.train_split,
+            callbacks=self.callbacks,
+            device=self.device,
+            verbose=self.verbose,
+            **self._net_extras(),
+            **params,
+        )
+
+    def _net_extras(self) -> dict:
+        return {}
+
+    def _print_summary(self, source, frozen) -> None:
+        if not self.verbose:
+            return
+        report = self.transfer_report_
+        n_transferred = int((report["status"] == "transferred").sum())
+        print(
+            f"[{type(self).__name__}] source: "
+            f"{source.description if source else 'none'}; "
+            f"transferred {n_transferred}/{len(report)} parameters; "
+            f"frozen blocks: {[b.name for b in frozen] or 'none'}."
+        )
+
+    # -- subclasses ---------------------------------------------------------
+
+    def _validate_fit_data(self, X, y, source: ResolvedSource | None):
+        """``(X, y, y_source, labelled)``: float32 inputs, the targets as the
+        net takes them, the source's targets likewise (``None`` unless
+        training across domains) and the mask of labelled target rows."""
+        raise NotImplementedError
+
+    def _n_outputs(self) -> int:
+        raise NotImplementedError
+
+
+def _explicit_params(cls) -> set[str]:
+    """Names of the explicit ``__init__`` parameters (no ``self``, no ``**kwargs``)."""
+    return {
+        p.name
+        for p in inspect.signature(cls.__init__).parameters.values()
+        if p.name != "self" and p.kind is not p.VAR_KEYWORD
+    }

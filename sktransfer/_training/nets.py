@@ -1,0 +1,184 @@
+"""The skorch nets the training strategies configure, one behaviour per mixin.
+
+Every net keeps frozen blocks frozen (``frozen_norms`` in eval mode, frozen
+parameters out of the optimizer) and applies ``augment`` to training batches.
+The prefix nets run their training steps on cached prefix outputs through
+``rest``; the domain nets train on mixed-domain batches. Everything a net
+needs comes in through its constructor, and prediction always runs the
+whole network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+from skorch import NeuralNetClassifier, NeuralNetRegressor
+from skorch.dataset import unpack_data
+from skorch.utils import to_device, to_tensor
+
+from .._network.modes import capture
+from ..adaptation.base import DomainBatch
+from ..adaptation.objective import DomainSetup, joint_objective
+
+
+class _FrozenBlocks:
+    """Frozen parameters out of the optimizer, frozen norms in eval mode, and
+    ``augment`` on training batches."""
+
+    # Set before skorch's __init__, which guards torch components set after it.
+    def __init__(self, *args, frozen_norms=(), augment=None, **kwargs):
+        self.frozen_norms = frozen_norms
+        self.augment = augment
+        super().__init__(*args, **kwargs)
+
+    def get_all_learnable_params(self) -> Iterator[tuple[str, torch.nn.Parameter]]:
+        for name, param in super().get_all_learnable_params():
+            if param.requires_grad:
+                yield name, param
+
+    def keep_frozen_norms_in_eval(self) -> None:
+        # skorch switches every module to train mode before a training step.
+        for name in self.frozen_norms:
+            self.module_.get_submodule(name).eval()
+
+    def infer(self, x, **fit_params):
+        if self.module_.training:
+            self.keep_frozen_norms_in_eval()
+            if self.augment is not None:  # training batches only
+                x = self.augment(x)
+        return super().infer(x, **fit_params)
+
+
+class _PrefixSteps:
+    """Training steps run ``rest`` on the frozen prefix's cached outputs.
+
+    ``rest(prefix(X)) == module(X)``, and ``rest`` uses the module's own
+    layers, so training it trains the network; predictions, and any
+    callback's, run the whole network on raw inputs. ``rest`` is released
+    when the fit ends (it may be a closure, and later training is on raw
+    inputs).
+    """
+
+    def __init__(self, *args, rest=None, **kwargs):
+        self.rest = rest
+        super().__init__(*args, **kwargs)
+
+    def train_step_single(self, batch, **fit_params):
+        if self.rest is None:
+            return super().train_step_single(batch, **fit_params)
+        self.module_.train()
+        self.keep_frozen_norms_in_eval()
+        Xi, yi = unpack_data(batch)
+        y_pred = self.rest(to_tensor(Xi, device=self.device), **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def fit_loop(self, *args, **kwargs):
+        try:
+            return super().fit_loop(*args, **kwargs)
+        finally:
+            self.rest = None
+
+
+class _DomainSteps:
+    """Training steps on mixed-domain batches, minimising the joint objective.
+
+    Batches come from :class:`~sktransfer._training.loaders.DomainBatches`;
+    the adaptation loss sees a :class:`~sktransfer.adaptation.base.DomainBatch`
+    and its parts (``build_for``) are registered as the net's ``critic_``, so
+    they are trained, moved to the device and saved with the net.
+    """
+
+    def __init__(self, *args, domain: DomainSetup | None = None, **kwargs):
+        self.domain = domain
+        super().__init__(*args, **kwargs)
+
+    def initialize_module(self):
+        super().initialize_module()
+        self.domain_step_ = 0
+        adaptation = self.domain.adaptation
+        if adaptation is not None:
+            parts = adaptation.build_for(self.module_, self.domain.n_features)
+            if parts is not None:
+                self.critic_ = parts.to(self.device)
+        return self
+
+    def train_step_single(self, batch, **fit_params):
+        setup = self.domain
+        X_s, y_s, X_t, X_l, y_l = (to_device(b, self.device) for b in batch)
+        parts = getattr(self, "critic_", None)
+        for module in (self.module_, parts):
+            if module is not None:
+                module.train()
+        self.keep_frozen_norms_in_eval()
+        sizes = [len(X_s), len(X_l), len(X_t)]
+        X = torch.cat([X_s, X_l, X_t])
+        if self.augment is not None:
+            X = self.augment(X)
+        hooked = setup.layer is not None and len(X_t)
+        if hooked:
+            with capture(self.module_, setup.layer) as captured:
+                logits = self.module_(X)
+            features_s, _, features_t = captured[0].split(sizes)
+        else:
+            logits = self.module_(X)
+            features_s = features_t = None
+        logits_s, logits_l, logits_t = logits.split(sizes)
+        step = self.domain_step_
+        domain_batch = DomainBatch(
+            X_source=X_s, y_source=y_s, X_target=X_t, X_labelled=X_l,
+            y_labelled=y_l, logits_source=logits_s, logits_target=logits_t,
+            logits_labelled=logits_l, features_source=features_s,
+            features_target=features_t,
+            progress=min(step / max(setup.total_steps, 1), 1.0), step=step,
+            parts=parts, network=self.module_,
+        )  # fmt: skip
+        loss, terms = joint_objective(self.criterion_, domain_batch, setup)
+        loss.backward()
+        self.domain_step_ = step + 1
+        for name, value in terms.items():
+            self.history.record_batch(name, value)
+        return {"loss": loss, "y_pred": logits_s, "domain_batch": domain_batch}
+
+    def train_step(self, batch, **fit_params):
+        step = super().train_step(batch, **fit_params)
+        if self.domain.adaptation is not None:
+            self.domain.adaptation.after_step(step["domain_batch"])
+        return step
+
+
+class ClassifierNet(_FrozenBlocks, NeuralNetClassifier):
+    """Fine-tuning a classifier."""
+
+
+class RegressorNet(_FrozenBlocks, NeuralNetRegressor):
+    """Fine-tuning a regressor."""
+
+
+class PrefixClassifierNet(_PrefixSteps, ClassifierNet):
+    """Fine-tuning a classifier on cached frozen-prefix outputs."""
+
+
+class PrefixRegressorNet(_PrefixSteps, RegressorNet):
+    """Fine-tuning a regressor on cached frozen-prefix outputs."""
+
+
+class DomainClassifierNet(_DomainSteps, ClassifierNet):
+    """Training a classifier across domains."""
+
+
+class DomainRegressorNet(_DomainSteps, RegressorNet):
+    """Training a regressor across domains."""
+
+
+#: The net of each (task, strategy).
+NETS = {
+    ("classifier", "fine_tune"): ClassifierNet,
+    ("regressor", "fine_tune"): RegressorNet,
+    ("classifier", "frozen_prefix"): PrefixClassifierNet,
+    ("regressor", "frozen_prefix"): PrefixRegressorNet,
+    ("classifier", "across_domains"): DomainClassifierNet,
+    ("regressor", "across_domains"): DomainRegressorNet,
+}

@@ -1,0 +1,131 @@
+"""The training strategies: fine-tuning, on a frozen prefix, across domains.
+
+Each takes the :class:`~sktransfer._network.PreparedNetwork` and the
+estimator's :class:`Training` settings, configures its skorch net through
+constructor parameters only, trains it, and returns it: a net whose
+``module_`` is the whole network, ready to predict from raw inputs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from skorch.callbacks import PassthroughScoring
+
+from .._network import PreparedNetwork
+from .._network.blocks import resolve_layer
+from .._network.modes import output_size
+from ..adaptation.base import AdaptationLoss
+from ..adaptation.objective import DomainSetup
+from .loaders import DomainBatches
+from .nets import NETS
+from .prefix_cache import prefix_outputs
+
+
+@dataclass(frozen=True)
+class Training:
+    """What an estimator asks of the training, fixed for one ``fit``.
+
+    ``net_params`` are the skorch net's constructor parameters (criterion,
+    optimizer, lr, epochs, callbacks, ``iterator_*``, dunder parameters...);
+    the strategies add the network and what their net needs.
+    """
+
+    task: str  # "classifier" or "regressor": which skorch net
+    net_params: dict
+    augment: object = None
+    cache_frozen: bool = True
+    source_data: tuple[np.ndarray, np.ndarray] | None = None
+    labelled: np.ndarray | None = None  # target rows with a label (domains)
+    target_weight: float = 1.0
+    adaptation: AdaptationLoss | None = None
+    adaptation_weight: float = 1.0
+
+    @property
+    def max_epochs(self) -> int:
+        return self.net_params["max_epochs"]
+
+
+class FineTune:
+    """Train the whole network (frozen blocks stay fixed) on the target rows."""
+
+    name = "fine_tune"
+
+    def train(self, prepared: PreparedNetwork, X, y, training: Training):
+        net = NETS[training.task, self.name](
+            module=prepared.module,
+            frozen_norms=prepared.frozen_norms,
+            augment=training.augment,
+            **training.net_params,
+        )
+        return net.fit(X, y)
+
+
+class FrozenPrefix:
+    """Compute the frozen prefix once (cached across fits), train the rest on
+    its outputs; the returned net holds the whole network."""
+
+    name = "frozen_prefix"
+
+    def train(self, prepared: PreparedNetwork, X, y, training: Training):
+        cut = prepared.cut
+        hidden = prefix_outputs(
+            prepared.module, cut.prefix, cut.layer, X, prepared.device, cut.hidden
+        )
+        net = NETS[training.task, self.name](
+            module=prepared.module,
+            frozen_norms=prepared.frozen_norms,
+            rest=cut.rest,
+            **training.net_params,
+        )
+        return net.fit(hidden, y)
+
+
+class AcrossDomains:
+    """Train on source and target rows together:
+    ``L_source + target_weight * L_target + adaptation_weight * L_adapt``."""
+
+    name = "across_domains"
+
+    def train(self, prepared: PreparedNetwork, X, y, training: Training):
+        setup = self.setup(prepared, X, training)
+        params = dict(training.net_params)
+        # Epoch means of the loss terms, next to skorch's train_loss.
+        params["callbacks"] = list(params.get("callbacks") or []) + [
+            (name, PassthroughScoring(name, on_train=True))
+            for name in setup.loss_terms()
+        ]
+        params["iterator_train"] = DomainBatches
+        params["iterator_train__source"] = training.source_data
+        params["iterator_train__adapt"] = training.adaptation is not None
+        params["iterator_train__labelled"] = training.labelled
+        net = NETS[training.task, self.name](
+            module=prepared.module,
+            frozen_norms=prepared.frozen_norms,
+            augment=training.augment,
+            domain=setup,
+            **params,
+        )
+        return net.fit(X, y)
+
+    @staticmethod
+    def setup(prepared: PreparedNetwork, X, training: Training) -> DomainSetup:
+        adaptation, layer, n_features = training.adaptation, None, None
+        if adaptation is not None and adaptation.layer is not None:
+            layer = resolve_layer(prepared.module, prepared.blocks, adaptation.layer)
+            n_features = output_size(prepared.module, layer, prepared.example)
+        X_source = training.source_data[0]
+        batch_size = training.net_params["batch_size"]
+        steps = math.ceil(max(len(X_source), len(X)) / batch_size)
+        return DomainSetup(
+            source=training.source_data,
+            target_weight=training.target_weight,
+            adaptation=adaptation,
+            adaptation_weight=training.adaptation_weight,
+            layer=layer,
+            n_features=n_features,
+            total_steps=steps * training.max_epochs,
+            has_labelled_target=bool(training.labelled.any()),
+        )
