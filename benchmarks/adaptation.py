@@ -17,7 +17,7 @@ Hyperparameters are chosen without target labels:
 * the "μ chosen by IM score" rows choose the adaptation weight μ from
   ``SELECTION_GRID`` with no label: each μ is fitted on the unlabelled target
   rows, and the fit whose predictions on those rows have the highest
-  :func:`sktransfer.selection.information_maximization_score` is kept
+  :func:`sktransfer.metrics.information_maximization_score` is kept
   (transductive selection; ``GridSearchCV(scoring=...)`` does the same with
   held-out folds at k times the cost).
 
@@ -42,10 +42,10 @@ import math
 import time
 
 import numpy as np
-from sktransfer.selection import information_maximization_score
 
 from sktransfer import Source, TransferClassifier, load_usps
 from sktransfer.adaptation import DANN, MMD, DeepCORAL, InformationMaximization
+from sktransfer.metrics import information_maximization_score
 from sktransfer.models import LeNet
 
 from ._harness import Table

@@ -54,7 +54,7 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         ``k > 0`` freezes the first ``k`` blocks in forward order; ``k < 0``
         freezes all but the last ``|k|`` blocks. A block is a layer that owns
         parameters together with the normalisation layers that directly follow
-        it in the forward pass (see :mod:`sktransfer.freezing`). A pattern or
+        it in the forward pass (``blocks_`` lists them). A pattern or
         list of patterns (``fnmatch``, e.g. ``"conv*"``) freezes every block
         with a matching layer or parameter name. Frozen blocks get no
         gradient, stay out of the optimizer, and their batch-norm running

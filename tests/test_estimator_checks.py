@@ -1,10 +1,39 @@
 """scikit-learn's own estimator checks on every public estimator."""
 
-from sklearn.utils.estimator_checks import parametrize_with_checks
+import pytest
+from sklearn.utils.estimator_checks import (
+    check_get_params_invariance,
+    check_no_attributes_set_in_init,
+    check_parameters_default_constructible,
+    check_set_params,
+    parametrize_with_checks,
+)
 
-from sktransfer import TransferClassifier
+from sktransfer import TransferClassifier, TransferRegressor
+from sktransfer.adaptation import DANN, MMD, DeepCORAL, InformationMaximization
 
 
-@parametrize_with_checks([TransferClassifier()])
+@parametrize_with_checks([TransferClassifier(), TransferRegressor()])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+LOSSES = [DANN(), DeepCORAL(), MMD(), InformationMaximization()]
+
+
+@pytest.mark.parametrize("loss", LOSSES, ids=lambda loss: type(loss).__name__)
+@pytest.mark.parametrize(
+    "check",
+    [
+        check_parameters_default_constructible,
+        check_no_attributes_set_in_init,
+        check_get_params_invariance,
+        check_set_params,
+    ],
+)
+def test_adaptation_parameters_follow_the_contract(loss, check):
+    # An adaptation loss needs source data of the target's shape, which the
+    # checks' generated data cannot give; its parameters are checked on the
+    # loss itself and through the classifier that nests them.
+    check(type(loss).__name__, loss)
+    check("TransferClassifier", TransferClassifier(adaptation=loss))

@@ -158,6 +158,11 @@ def _build(source, X, n_outputs, module, kwargs, default) -> nn.Module:
     """The target network: ``module``, else the source's (head resized), else
     ``default``; a class is instantiated, an instance deep-copied."""
     if module is None and source is not None and source.module is not None:
+        if kwargs:  # they would be silently ignored
+            raise ValueError(
+                "module__* parameters need module to be a class; with module=None "
+                f"the source's architecture is reused as it is. Got {sorted(kwargs)}."
+            )
         return fit_head(copy.deepcopy(source.module), n_outputs)
     module = default if module is None else module
     if isinstance(module, nn.Module):

@@ -1,0 +1,205 @@
+"""The shape of every fit: prepare the network, then one training strategy.
+
+These tests pin what the architecture promises: a loss that needs logits (or
+a teacher) is one small class, the strategy is chosen by one table of rules,
+and each skorch net is configured through its constructor.
+"""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from skorch.callbacks import EpochScoring
+from skorch.dataset import ValidSplit
+
+from sktransfer import (
+    Source,
+    TransferClassifier,
+    TransferRegressor,
+    information_maximization_score,
+)
+from sktransfer._training import RULES, FrozenPrefix, why_not
+from sktransfer.adaptation import AdaptationLoss
+from sktransfer.augmentation import RandomAffine
+
+SMALL = dict(module__channels=(4, 8), module__hidden_units=16)
+
+
+def blobs(n=200, seed=0):
+    rng = np.random.RandomState(seed)
+    ys, yt = rng.randint(2, size=n), rng.randint(2, size=n)
+    Xs, Xt = rng.normal(size=(n, 5)), rng.normal(size=(n, 5))
+    Xs[:, 0] += 3.0 * ys
+    Xt[:, 0] += 3.0 * yt
+    Xt[:, 1:] = 2.0 * Xt[:, 1:] + 2.0
+    return Xs.astype(np.float32), ys, Xt.astype(np.float32), yt
+
+
+class TargetEntropy(AdaptationLoss):
+    """Mean entropy of the target predictions, from the logits (no features)."""
+
+    def __init__(self, layer=None):
+        self.layer = layer
+
+    def batch_loss(self, batch):
+        proba = batch.logits_target.softmax(dim=1)
+        return -(proba * proba.clamp_min(1e-8).log()).sum(dim=1).mean()
+
+
+def test_a_loss_on_logits_trains_with_no_library_change():
+    Xs, ys, Xt, _ = blobs()
+    common = dict(source=Source(X=Xs, y=ys), max_epochs=15, random_state=0)
+    y = np.full(len(Xt), -1)
+    plain = TransferClassifier(**common).fit(Xt, y)
+    sharp = TransferClassifier(adaptation=TargetEntropy(), **common).fit(Xt, y)
+    assert sharp.training_strategy_ == "across_domains"
+    assert sharp.net_.history[-1, "adapt_loss"] < sharp.net_.history[0, "adapt_loss"]
+
+    def entropy(clf):
+        p = clf.predict_proba(Xt)
+        return float(-(p * np.log(np.clip(p, 1e-12, None))).sum(1).mean())
+
+    assert entropy(sharp) < entropy(plain)
+
+
+class MeanTeacher(AdaptationLoss):
+    """Consistency with an EMA teacher: the room the batch leaves for one."""
+
+    def __init__(self, layer=None, decay=0.9):
+        self.layer = layer
+        self.decay = decay
+
+    def build_for(self, network, n_features):
+        teacher = copy.deepcopy(network)
+        for param in teacher.parameters():
+            param.requires_grad_(False)  # not trained by the optimizer
+        return teacher
+
+    def batch_loss(self, batch):
+        with torch.no_grad():
+            target = batch.parts.eval()(batch.X_target).softmax(dim=1)
+        return (batch.logits_target.softmax(dim=1) - target).pow(2).sum(1).mean()
+
+    def after_step(self, batch):
+        with torch.no_grad():
+            pairs = zip(
+                batch.parts.parameters(), batch.network.parameters(), strict=True
+            )
+            for t, s in pairs:
+                t.mul_(self.decay).add_(s, alpha=1 - self.decay)
+
+
+def test_a_teacher_kept_by_the_loss_follows_the_student():
+    Xs, ys, Xt, _ = blobs(n=120)
+    start = TransferClassifier(max_epochs=2, random_state=0).fit(Xs, ys)
+    clf = TransferClassifier(
+        source=Source(weights=start, X=Xs, y=ys),
+        adaptation=MeanTeacher(),
+        max_epochs=3,
+        random_state=0,
+    ).fit(Xt, np.full(len(Xt), -1))
+    teacher, student = clf.net_.critic_, clf.module_
+    before = start.module_.state_dict()
+    # Not trained by the optimizer, but moved: an EMA between start and student.
+    assert not any(p.requires_grad for p in teacher.parameters())
+    for name, t in teacher.state_dict().items():
+        if name.endswith("weight"):
+            assert not torch.equal(t, before[name])
+            assert not torch.equal(t, student.state_dict()[name])
+    assert clf.net_.history[-1, "adapt_loss"] >= 0
+
+
+def fit_strategy(X, y, **params):
+    clf = TransferClassifier(**({"max_epochs": 1, "random_state": 0} | params))
+    return clf.fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        (dict(freeze_depth=2), "frozen_prefix"),
+        (dict(freeze_depth=0), "fine_tune"),
+        (dict(freeze_depth=2, cache_frozen=False), "fine_tune"),
+        (dict(freeze_depth=2, augment=RandomAffine(degrees=5)), "fine_tune"),
+        (dict(freeze_depth=2, train_split=ValidSplit(4)), "fine_tune"),
+        (
+            dict(
+                freeze_depth=2,
+                callbacks=[EpochScoring("accuracy", on_train=True, use_caching=False)],
+            ),
+            "fine_tune",
+        ),
+        (dict(freeze_depth=2, max_epochs=0), "fine_tune"),
+    ],
+    ids=["prefix", "no-freeze", "off", "augment", "valid", "scoring", "no-epochs"],
+)
+def test_one_table_chooses_the_strategy(params, expected, digits, lenet_source):
+    X, y = digits
+    clf = fit_strategy(X, y, source=lenet_source, **params)
+    assert clf.training_strategy_ == expected
+    assert (clf.cached_prefix_ is not None) == (expected == "frozen_prefix")
+    Xs = np.random.RandomState(1).rand(20, 1, 28, 28).astype(np.float32)
+    domains = fit_strategy(
+        X, y, source=Source(weights=lenet_source, X=Xs, y=np.arange(20) % 2),
+        freeze_depth=2,
+    )  # fmt: skip
+    assert domains.training_strategy_ == "across_domains"
+
+
+def test_rules_read_as_a_table_and_say_why_not():
+    names = [strategy.__name__ for strategy, _ in RULES]
+    assert names == ["AcrossDomains", "FrozenPrefix", "FineTune"]
+    assert dict(RULES)[RULES[-1][0]] == ()  # the last rule always holds
+
+    class Training:
+        net_params = {"max_epochs": 1, "train_split": None}
+        cache_frozen, augment, source_data, max_epochs = True, "flip", None, 1
+
+    reason = why_not(FrozenPrefix, None, Training(), 10)
+    assert reason.startswith("no augment")
+
+
+def test_nets_are_configured_through_their_constructor(digits, lenet_source):
+    # Nothing is set on a skorch net from outside: everything a net needs is
+    # one of its parameters, so skorch's own get_params reports it.
+    X, y = digits
+    augment = RandomAffine(degrees=5)
+    clf = fit_strategy(X, y, source=lenet_source, freeze_depth=1, augment=augment)
+    params = clf.net_.get_params(deep=False)
+    assert params["frozen_norms"] == ("bn1",)
+    assert params["augment"] is augment
+    prefix = fit_strategy(X, y, source=lenet_source, freeze_depth=2)
+    assert prefix.net_.get_params(deep=False)["frozen_norms"] == ("bn1", "bn2")
+    assert prefix.net_.rest is None  # released when the fit ended
+    with pytest.raises(ValueError, match="module__"):
+        fit_strategy(X, y, source=lenet_source, **SMALL)  # would be ignored
+    Xs, ys, Xt, _ = blobs(n=60)
+    across = TransferClassifier(source=Source(X=Xs, y=ys), max_epochs=1).fit(Xt, ys)
+    setup = across.net_.get_params(deep=False)["domain"]
+    assert setup.source[0] is not None and setup.target_weight == 1.0
+
+
+def test_regressor_shares_the_classifier_parameters():
+    shared = set(TransferClassifier().get_params()) - {"classes"}
+    assert shared == set(TransferRegressor().get_params())
+
+
+def test_source_keeps_itself_through_clone_anywhere():
+    Xs, ys, Xt, yt = blobs(n=60)
+    source = Source(X=Xs, y=ys)
+    assert clone(source) is source
+    pipe = make_pipeline(StandardScaler(), TransferClassifier(source=source))
+    assert clone(pipe)[-1].source is source
+    fitted = TransferClassifier(max_epochs=1).fit(Xs, ys)
+    wrapped = Source(weights=fitted, X=Xs, y=ys)
+    assert clone(wrapped).weights is fitted  # still fitted, not a fresh clone
+
+
+def test_label_free_scores_live_with_the_metrics():
+    from sktransfer import metrics
+
+    assert metrics.information_maximization_score is information_maximization_score
