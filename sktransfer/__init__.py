@@ -1,5 +1,6 @@
 """sktransfer: transfer learning for people who live in scikit-learn."""
 
+from . import prefix as prefix  # `sktransfer.prefix.clear_cache()` works at once
 from .classifier import TransferClassifier
 from .datasets import get_data_home, load_mnist, load_office_caltech10, load_usps
 from .features import FeatureTransferTransformer

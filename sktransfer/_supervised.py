@@ -130,33 +130,10 @@ class NetworkEstimator(SourceEstimator):
             X, y, source if across else None
         )
         with seeded(self.random_state, self.device):
-            prepared = prepare(
-                source,
-                X,
-                self._n_outputs(),
-                module=self.module,
-                module_kwargs=self._module_kwargs(),
-                default_module=MLP,
-                transfer=self.transfer,
-                freeze_depth=self.freeze_depth,
-                memory_format=self.memory_format,
-                device=self.device,
-                outputs_name=self._outputs_name,
-            )
-            self.transfer_report_ = prepared.report
-            self.blocks_ = [b.name for b in prepared.blocks]
-            self.memory_format_ = prepared.memory_format
-            self._print_summary(source, prepared.frozen)
-            training = Training(
-                task=self._task,
-                net_params=self._net_params(),
-                augment=self.augment,
-                cache_frozen=self.cache_frozen == "auto",
+            prepared = self._prepare(source, X)
+            training = self._training(
                 source_data=(source.X, y_source) if across else None,
                 labelled=labelled,
-                target_weight=self.target_weight,
-                adaptation=self.adaptation,
-                adaptation_weight=self.adaptation_weight,
             )
             strategy = choose_strategy(prepared, training, len(X))
             try:
@@ -170,6 +147,40 @@ class NetworkEstimator(SourceEstimator):
         self.module_ = self.net_.module_
         self.history_ = self.net_.history
         return self
+
+    def _prepare(self, source: ResolvedSource | None, X: np.ndarray):
+        """The prepared network; records what was transferred and frozen."""
+        prepared = prepare(
+            source,
+            X,
+            self._n_outputs(),
+            module=self.module,
+            module_kwargs=self._module_kwargs(),
+            default_module=MLP,
+            transfer=self.transfer,
+            freeze_depth=self.freeze_depth,
+            memory_format=self.memory_format,
+            device=self.device,
+            outputs_name=self._outputs_name,
+        )
+        self.transfer_report_ = prepared.report
+        self.blocks_ = [b.name for b in prepared.blocks]
+        self.memory_format_ = prepared.memory_format
+        self._print_summary(source, prepared.frozen)
+        return prepared
+
+    def _training(self, source_data, labelled) -> Training:
+        return Training(
+            task=self._task,
+            net_params=self._net_params(),
+            augment=self.augment,
+            cache_frozen=self.cache_frozen == "auto",
+            source_data=source_data,
+            labelled=labelled,
+            target_weight=self.target_weight,
+            adaptation=self.adaptation,
+            adaptation_weight=self.adaptation_weight,
+        )
 
     def _trains_across_domains(self, source: ResolvedSource | None) -> bool:
         """Whether fit trains across domains (the source carries data)."""

@@ -7,7 +7,7 @@ from numbers import Integral
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["ImageMapping"]
 
@@ -36,8 +36,10 @@ class ImageMapping(TransformerMixin, BaseEstimator):
     """Map a batch of images to a fixed size, e.g. USPS 16x16 to MNIST 28x28.
 
     Input images are ``(n, C, H, W)`` arrays (``(n, H, W)`` is read as one
-    channel); the output is always ``(n, C, h, w)`` float32 with
-    ``(h, w) = size``. Background is assumed to be 0, which is what the
+    channel); the output is ``(n, C, h, w)`` float32 with ``(h, w) = size``.
+    Images stored as flat rows ``(n, C*H*W)`` (a DataFrame of pixels, say) are
+    mapped when ``image_shape`` says how to read them, and come back as flat
+    rows ``(n, C*h*w)``. Background is assumed to be 0, which is what the
     padding adds. The transformer learns nothing: ``fit`` only checks the input
     and records its shape, which ``transform`` then requires.
 
@@ -66,6 +68,12 @@ class ImageMapping(TransformerMixin, BaseEstimator):
         by ``"resize"``.
     batch_size : int, default=1024
         Number of images resized at a time, bounding the extra memory.
+    image_shape : tuple of int, default=None
+        The shape ``(H, W)`` or ``(C, H, W)`` of one image when ``X`` holds
+        flat rows, as in :func:`numpy.reshape` (one ``-1`` may stand for the
+        rest): ``(16, 16)`` for USPS rows, ``(1, -1)`` for 1-D signals.
+        ``None``: ``X`` must hold images, and flat rows are refused (they
+        would otherwise be misread).
 
     Attributes
     ----------
@@ -73,6 +81,10 @@ class ImageMapping(TransformerMixin, BaseEstimator):
         ``(C, H, W)`` of the images seen in ``fit``.
     output_shape_ : tuple of int
         ``(C, h, w)`` of the images ``transform`` returns.
+    n_features_in_ : int
+        Values per flat row with ``image_shape``; else image channels.
+    feature_names_in_ : ndarray of str
+        Column names of ``X``, when it is a DataFrame with string columns.
 
     Notes
     -----
@@ -95,6 +107,9 @@ class ImageMapping(TransformerMixin, BaseEstimator):
     True
     >>> ImageMapping(method="pad").fit_transform(X).shape
     (2, 1, 28, 28)
+    >>> rows = X.reshape(2, -1)  # flat rows of 256 pixels, as USPS often comes
+    >>> ImageMapping(image_shape=(16, 16)).fit_transform(rows).shape
+    (2, 784)
     """
 
     def __init__(
@@ -104,16 +119,18 @@ class ImageMapping(TransformerMixin, BaseEstimator):
         box: int = 20,
         center: str = "box",
         batch_size: int = 1024,
+        image_shape=None,
     ):
         self.size = size
         self.method = method
         self.box = box
         self.center = center
         self.batch_size = batch_size
+        self.image_shape = image_shape
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
+        tags.input_tags.two_d_array = self.image_shape is not None
         tags.input_tags.three_d_array = True
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
@@ -144,10 +161,17 @@ class ImageMapping(TransformerMixin, BaseEstimator):
             )
         return size
 
-    @staticmethod
-    def _check_images(X) -> np.ndarray:
+    def _check_images(self, X, reset: bool) -> np.ndarray:
+        """``X`` as a float32 batch ``(n, C, H, W)``; records or checks the
+        input's width (and column names) like every scikit-learn estimator."""
         if isinstance(X, torch.Tensor):
             X = X.detach().cpu().numpy()
+        flat = self.image_shape is not None
+        if flat:  # a table: the usual checks, then the rows read as images
+            X = validate_data(
+                self, X, reset=reset, dtype=np.float32, ensure_all_finite=False
+            )
+            X = X.reshape(len(X), *self._image_shape(X.shape[1]))
         X = np.asarray(X)
         if X.dtype.kind not in "biuf":
             raise ValueError(f"images must be numeric, got dtype {X.dtype}.")
@@ -158,13 +182,37 @@ class ImageMapping(TransformerMixin, BaseEstimator):
         if X.ndim != 4:
             raise ValueError(
                 "Expected images of shape (n, C, H, W) or (n, H, W), got an array "
-                f"with {X.ndim} dimension(s) and shape {X.shape}."
+                f"with {X.ndim} dimension(s) and shape {X.shape}; for flat rows "
+                "of pixels, give image_shape."
             )
         if 0 in X.shape:
             raise ValueError(f"Found an empty image batch of shape {X.shape}.")
         if not np.isfinite(X).all():
             raise ValueError("Input images contain NaN or infinity.")
         return X
+
+    def _image_shape(self, n_values: int) -> tuple[int, ...]:
+        shape = self.image_shape
+        try:
+            shape = tuple(int(d) for d in shape)
+            ok = len(shape) in (2, 3) and all(d > 0 or d == -1 for d in shape)
+            ok = ok and shape.count(-1) <= 1 and not isinstance(self.image_shape, str)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(
+                "image_shape must be (H, W) or (C, H, W) of positive ints, with at "
+                f"most one -1; got {self.image_shape!r}."
+            )
+        known = int(np.prod([d for d in shape if d != -1]))
+        if -1 in shape and n_values % known == 0 and n_values:
+            shape = tuple(n_values // known if d == -1 else d for d in shape)
+        if int(np.prod(shape)) != n_values:
+            raise ValueError(
+                f"X has rows of {n_values} values, which image_shape="
+                f"{self.image_shape!r} cannot read."
+            )
+        return shape
 
     # -- estimator API ------------------------------------------------------
 
@@ -174,7 +222,7 @@ class ImageMapping(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n, C, H, W) or (n, H, W)
-            Images.
+            Images; or flat rows ``(n, C*H*W)`` read with ``image_shape``.
         y : None
             Ignored.
 
@@ -190,8 +238,10 @@ class ImageMapping(TransformerMixin, BaseEstimator):
         >>> ImageMapping().fit(np.zeros((3, 16, 16))).input_shape_
         (1, 16, 16)
         """
-        X = self._check_images(X)
+        X = self._check_images(X, reset=True)
         size = self._check_params(X.shape[2:])
+        if self.image_shape is None:  # n_features_in_: the channels
+            validate_data(self, X, reset=True, allow_nd=True, ensure_all_finite=False)
         self.input_shape_ = tuple(int(d) for d in X.shape[1:])
         self.output_shape_ = (self.input_shape_[0], *size)
         return self
@@ -202,12 +252,14 @@ class ImageMapping(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n, C, H, W) or (n, H, W)
-            Images with the same ``(C, H, W)`` as in ``fit``.
+            Images with the same ``(C, H, W)`` as in ``fit`` (flat rows with
+            ``image_shape``).
 
         Returns
         -------
         Xt : ndarray of shape (n, C, h, w), float32
-            The mapped images, ``(h, w) = size``.
+            The mapped images, ``(h, w) = size``; flat rows ``(n, C*h*w)``
+            with ``image_shape``.
 
         Examples
         --------
@@ -221,13 +273,16 @@ class ImageMapping(TransformerMixin, BaseEstimator):
                [0., 0., 0., 0.]], dtype=float32)
         """
         check_is_fitted(self, "input_shape_")
-        X = self._check_images(X)
+        X = self._check_images(X, reset=False)
         if X.shape[1:] != self.input_shape_:
             raise ValueError(
                 f"X has images of shape {X.shape[1:]}, but ImageMapping was fitted "
                 f"on images of shape {self.input_shape_}."
             )
-        size = self._check_params(X.shape[2:])
+        out = self._map(X, self._check_params(X.shape[2:]))
+        return out if self.image_shape is None else out.reshape(len(out), -1)
+
+    def _map(self, X: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         if self.method == "resize":
             return self._resize(X, size)
         if self.method == "resize_pad":

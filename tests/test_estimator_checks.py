@@ -9,11 +9,18 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from sktransfer import TransferClassifier, TransferRegressor
+from sktransfer import ImageMapping, TransferClassifier, TransferRegressor
 from sktransfer.adaptation import DANN, MMD, DeepCORAL, InformationMaximization
 
 
-@parametrize_with_checks([TransferClassifier(), TransferRegressor()])
+@parametrize_with_checks(
+    [
+        TransferClassifier(),
+        TransferRegressor(),
+        # Rows read as 1-D signals of any width, resampled to 8 values.
+        ImageMapping(image_shape=(1, -1), size=(1, 8), method="resize"),
+    ]
+)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 

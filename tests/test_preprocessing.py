@@ -51,8 +51,9 @@ def _flatten(X):
     ids=lambda check: check.__name__,
 )
 def test_sklearn_checks_that_need_no_tabular_data(check):
-    # parametrize_with_checks feeds 2-D tables, which are not images; these
-    # checks exercise the parameter handling without data.
+    # The default refuses the 2-D tables parametrize_with_checks feeds (they
+    # are not images); tests/test_estimator_checks.py runs every check with
+    # image_shape set. These exercise the default's parameter handling.
     check("ImageMapping", ImageMapping())
 
 
@@ -65,6 +66,7 @@ def test_clone_and_get_params_round_trip(digits16):
         "box": 18,
         "center": "mass",
         "batch_size": 1024,
+        "image_shape": None,
     }
     fitted = clone(est).fit(digits16)
     copy = clone(fitted)
@@ -280,3 +282,37 @@ def test_transform_with_other_shape_raises(digits16):
     est = ImageMapping().fit(digits16)
     with pytest.raises(ValueError, match="fitted on images of shape"):
         est.transform(np.zeros((2, 1, 20, 20)))
+
+
+# -- flat rows ------------------------------------------------------------------
+
+
+def test_flat_rows_map_like_the_images_they_hold(digits16):
+    import pandas as pd
+
+    flat = digits16.reshape(len(digits16), -1)
+    images = ImageMapping().fit_transform(digits16)
+    rows = ImageMapping(image_shape=(16, 16)).fit_transform(flat)
+    np.testing.assert_array_equal(rows, images.reshape(len(images), -1))
+    columns = [f"px{i}" for i in range(flat.shape[1])]
+    est = ImageMapping(image_shape=(1, 16, -1)).fit(pd.DataFrame(flat, columns=columns))
+    assert est.n_features_in_ == 256 and est.input_shape_ == (1, 16, 16)
+    assert list(est.feature_names_in_) == columns
+    with pytest.raises(ValueError, match="missing"):
+        est.transform(pd.DataFrame(flat[:, :100], columns=columns[:100]))
+    with pytest.raises(ValueError, match="256 features"):
+        ImageMapping(image_shape=(16, 16)).fit(flat).transform(flat[:, :100])
+
+
+@pytest.mark.parametrize(
+    "image_shape, match",
+    [
+        ((15, 15), "cannot read"),
+        ((16, -1, -1), "at most one -1"),
+        ("16x16", "image_shape"),
+    ],
+)
+def test_bad_image_shape_raises(digits16, image_shape, match):
+    flat = digits16.reshape(len(digits16), -1)
+    with pytest.raises(ValueError, match=match):
+        ImageMapping(image_shape=image_shape).fit(flat)
