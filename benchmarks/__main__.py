@@ -15,6 +15,7 @@ BENCHMARKS = {
     "mnist_usps": mnist_usps.run,
     "adaptation": adaptation.run,
     "adaptation_mmd": adaptation.run_mmd,
+    "adaptation_timing": adaptation.run_timing,
     "features_prefix": features_prefix.run,
 }
 

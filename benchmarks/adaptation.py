@@ -306,3 +306,30 @@ def run_mmd(quick: bool = False, seeds: int = 1) -> Table:
                 batch=batch,
             )  # fmt: skip
     return table
+
+
+def run_timing(quick: bool = False, seeds: int = 1) -> Table:
+    """Only the alternated per-step timing against skada (DANN, Deep CORAL,
+    MMD/DAN), on the full data: a re-runnable speed check (~15 min).
+
+    The source is pretrained for one epoch: the weights do not change the
+    time of a step.
+    """
+    _, _, batch, _, lr = _settings(quick, 1)
+    table = Table(
+        "adaptation_timing",
+        "Seconds per training step, ours vs skada 0.6.0, alternated "
+        f"({'1x1' if quick else '3x2'} epochs), LeNet, Adam lr {lr}, batch "
+        f"{batch} source + {batch} target rows, no augmentation. Quick mode: "
+        f"{quick}.",
+        quick=quick,
+    )
+    for name, _, data, pretrained in _runs(table, quick, 1, batch, pre_epochs=1):
+        Xs, ys, Xt = data[:3]
+        source = Source(weights=pretrained, X=Xs, y=ys)
+        init = pretrained.module_.state_dict()
+        _time_against_skada(
+            table, name, source, Xt, init, _TIMED, quick=quick, lr=lr, batch=batch
+        )
+    return table
+

@@ -48,22 +48,31 @@ class Training:
         return self.net_params["max_epochs"]
 
 
-class FineTune:
+class Strategy:
+    """A way to train the prepared network; ``name`` picks its skorch net."""
+
+    name: str
+
+    def net(self, prepared: PreparedNetwork, training: Training, **params):
+        """This strategy's skorch net for ``prepared``, configured by ``params``
+        on top of the estimator's net parameters."""
+        return NETS[training.task, self.name](
+            module=prepared.module,
+            frozen_norms=prepared.frozen_norms,
+            **{**training.net_params, **params},
+        )
+
+
+class FineTune(Strategy):
     """Train the whole network (frozen blocks stay fixed) on the target rows."""
 
     name = "fine_tune"
 
     def train(self, prepared: PreparedNetwork, X, y, training: Training):
-        net = NETS[training.task, self.name](
-            module=prepared.module,
-            frozen_norms=prepared.frozen_norms,
-            augment=training.augment,
-            **training.net_params,
-        )
-        return net.fit(X, y)
+        return self.net(prepared, training, augment=training.augment).fit(X, y)
 
 
-class FrozenPrefix:
+class FrozenPrefix(Strategy):
     """Compute the frozen prefix once (cached across fits), train the rest on
     its outputs; the returned net holds the whole network."""
 
@@ -74,16 +83,10 @@ class FrozenPrefix:
         hidden = prefix_outputs(
             prepared.module, cut.prefix, cut.layer, X, prepared.device, cut.hidden
         )
-        net = NETS[training.task, self.name](
-            module=prepared.module,
-            frozen_norms=prepared.frozen_norms,
-            rest=cut.rest,
-            **training.net_params,
-        )
-        return net.fit(hidden, y)
+        return self.net(prepared, training, rest=cut.rest).fit(hidden, y)
 
 
-class AcrossDomains:
+class AcrossDomains(Strategy):
     """Train on source and target rows together:
     ``L_source + target_weight * L_target + adaptation_weight * L_adapt``."""
 
@@ -91,22 +94,21 @@ class AcrossDomains:
 
     def train(self, prepared: PreparedNetwork, X, y, training: Training):
         setup = self.setup(prepared, X, training)
-        params = dict(training.net_params)
         # Epoch means of the loss terms, next to skorch's train_loss.
-        params["callbacks"] = list(params.get("callbacks") or []) + [
+        callbacks = list(training.net_params.get("callbacks") or []) + [
             (name, PassthroughScoring(name, on_train=True))
             for name in setup.loss_terms()
         ]
-        params["iterator_train"] = DomainBatches
-        params["iterator_train__source"] = training.source_data
-        params["iterator_train__adapt"] = training.adaptation is not None
-        params["iterator_train__labelled"] = training.labelled
-        net = NETS[training.task, self.name](
-            module=prepared.module,
-            frozen_norms=prepared.frozen_norms,
+        net = self.net(
+            prepared,
+            training,
             augment=training.augment,
             domain=setup,
-            **params,
+            callbacks=callbacks,
+            iterator_train=DomainBatches,
+            iterator_train__source=training.source_data,
+            iterator_train__adapt=training.adaptation is not None,
+            iterator_train__labelled=training.labelled,
         )
         return net.fit(X, y)
 
