@@ -4,6 +4,8 @@ parameter table, and seeding."""
 from __future__ import annotations
 
 import contextlib
+import copy
+import threading
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -13,6 +15,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 
 from ._params import check_params
+from .source import DetachedSource
 
 
 class SourceEstimator(BaseEstimator):
@@ -36,13 +39,53 @@ class SourceEstimator(BaseEstimator):
     def _check_params(self) -> None:
         check_params(self, self._constraints)
 
+    def __getstate__(self):
+        # A fitted model is saved as itself, without the source it came from
+        # (source weights, source data): predicting does not need them.
+        state = super().__getstate__()
+        description = state.get("_source_description")
+        if description is not None and state.get("source") is not None:
+            state = {**state, "source": DetachedSource(description)}
+        return state
+
+    def __deepcopy__(self, memo):
+        # A copy in memory keeps the source by reference (the clone rule);
+        # only pickling detaches it.
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        for key, value in vars(self).items():
+            shared = key == "source"
+            setattr(new, key, value if shared else copy.deepcopy(value, memo))
+        return new
+
+
+# Fits of one process run one at a time: torch's random number generator is
+# process-global, so two fits in threads would draw from each other's stream
+# and a seeded fit would not be reproducible.
+_FIT_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def fitting(estimator) -> Iterator[None]:
+    """On any error (or Ctrl-C) inside the block, remove the fitted
+    attributes set in it: a failed fit must not look fitted."""
+    before = set(vars(estimator))
+    try:
+        yield
+    except BaseException:
+        for key in set(vars(estimator)) - before:
+            if key.endswith("_") and not key.startswith("__"):
+                delattr(estimator, key)
+        raise
+
 
 @contextlib.contextmanager
 def seeded(random_state, device: str = "cpu") -> Iterator[None]:
     """torch's RNG seeded from ``random_state`` inside the block; the global
-    RNG (and the device's) left as it was."""
+    RNG (and the device's) left as it was. Blocks of several threads run one
+    at a time (see ``_FIT_LOCK``)."""
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
     devices = [] if torch.device(device).type == "cpu" else None
-    with torch.random.fork_rng(devices=devices):
+    with _FIT_LOCK, torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield

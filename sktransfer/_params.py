@@ -19,26 +19,39 @@ class InvalidParameterError(ValueError, TypeError):
 
 
 class Interval:
-    """A number of ``kind`` (``Integral`` or ``Real``) in ``[low, high]``, finite."""
+    """A finite number of ``kind`` (``Integral`` or ``Real``) in ``[low, high]``
+    (``(low, high]`` with ``open_low``)."""
 
-    def __init__(self, kind: type, low: float | None = None, high: float | None = None):
-        self.kind, self.low, self.high = kind, low, high
+    def __init__(
+        self,
+        kind: type,
+        low: float | None = None,
+        high: float | None = None,
+        *,
+        open_low: bool = False,
+    ):
+        self.kind, self.low, self.high, self.open_low = kind, low, high, open_low
 
     def __call__(self, value) -> bool:
         if isinstance(value, bool) or not isinstance(value, self.kind):
             return False
         if not math.isfinite(value):
             return False
-        return (self.low is None or value >= self.low) and (
-            self.high is None or value <= self.high
+        above = self.low is None or (
+            value > self.low if self.open_low else value >= self.low
         )
+        return above and (self.high is None or value <= self.high)
 
     def __str__(self) -> str:
         noun = "an int" if self.kind is Integral else "a number"
         if self.kind is Real and self.low == 0 and self.high is None:
-            return "a non-negative number (finite)"
+            return (
+                "a positive number"
+                if self.open_low
+                else ("a non-negative number (finite)")
+            )
         if self.low is not None and self.high is None:
-            return f"{noun} >= {self.low}"
+            return f"{noun} {'>' if self.open_low else '>='} {self.low}"
         if self.low is not None:
             return f"{noun} in [{self.low}, {self.high}]"
         return noun if self.kind is Integral else "a finite number"
@@ -75,6 +88,75 @@ class InstanceOf:
         return self.text
 
 
+class SequenceOf:
+    """A non-empty list or tuple whose items all meet ``rule``."""
+
+    def __init__(self, rule):
+        self.rule = rule
+
+    def __call__(self, value) -> bool:
+        return (
+            isinstance(value, list | tuple)
+            and len(value) > 0
+            and all(self.rule(v) for v in value)
+        )
+
+    def __str__(self) -> str:
+        return f"a non-empty list or tuple of items each {self.rule}"
+
+
+class Subclass:
+    """A class deriving from ``base`` (or, with ``instance``, an instance)."""
+
+    def __init__(self, base: type, text: str, instance: bool = False):
+        self.base, self.text, self.instance = base, text, instance
+
+    def __call__(self, value) -> bool:
+        if isinstance(value, type):
+            return issubclass(value, self.base)
+        return self.instance and isinstance(value, self.base)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Device:
+    """A torch device that exists here, or ``"auto"`` (CUDA when available)."""
+
+    def __call__(self, value) -> bool:
+        return resolve_device(value, check=False) is not None
+
+    def __str__(self) -> str:
+        return '"auto", "cpu", or a device torch has here (e.g. "cuda:0")'
+
+
+def resolve_device(device, check: bool = True):
+    """``device`` as a ``str`` torch understands (``"auto"`` resolved), or
+    ``None`` (``check=False``) / a ValueError when this machine lacks it."""
+    import torch
+
+    if isinstance(device, str) and device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        parsed = None
+    available = parsed is not None and (
+        parsed.type == "cpu"
+        or (parsed.type == "cuda" and torch.cuda.is_available()
+            and (parsed.index or 0) < torch.cuda.device_count())
+        or (parsed.type == "mps" and torch.backends.mps.is_available())
+    )  # fmt: skip
+    if available:
+        return str(parsed)
+    if not check:
+        return None
+    raise InvalidParameterError(
+        f'device={device!r} is not available on this machine; use "cpu" or '
+        '"auto" (CUDA when available).'
+    )
+
+
 class IsCallable:
     def __call__(self, value) -> bool:
         return callable(value)
@@ -83,8 +165,11 @@ class IsCallable:
         return "callable"
 
 
-def check_params(estimator, constraints: Mapping[str, object]) -> None:
-    """Check every parameter named in ``constraints`` against its rules."""
+def check_params(
+    estimator, constraints: Mapping[str, object], prefix: str = ""
+) -> None:
+    """Check every parameter named in ``constraints`` against its rules;
+    messages name it ``prefix + name`` (e.g. ``adaptation__gamma``)."""
     for name, rules in constraints.items():
         rules = rules if isinstance(rules, list) else [rules]
         value = getattr(estimator, name)
@@ -94,5 +179,5 @@ def check_params(estimator, constraints: Mapping[str, object]) -> None:
         if None in rules:
             described.append("None")
         raise InvalidParameterError(
-            f"{name} must be {' or '.join(described)}; got {value!r}."
+            f"{prefix}{name} must be {' or '.join(described)}; got {value!r}."
         )

@@ -9,14 +9,26 @@ targets are validated and encoded and which skorch net (``_task``) trains.
 from __future__ import annotations
 
 import inspect
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import torch
+from skorch.callbacks import Callback
+from torch import nn
 
-from ._base import SourceEstimator, seeded
+from ._base import SourceEstimator, fitting, seeded
 from ._network import prepare
 from ._network.layout import MEMORY_FORMATS, restore_memory_format
-from ._params import InstanceOf, Interval, IsCallable, Options
+from ._params import (
+    Device,
+    InstanceOf,
+    Interval,
+    IsCallable,
+    Options,
+    Subclass,
+    resolve_device,
+)
 from ._training import FrozenPrefix, Training, choose_strategy
 from ._training.loaders import BatchLoader
 from .adaptation.base import AdaptationLoss
@@ -60,6 +72,17 @@ class NetworkEstimator(SourceEstimator):
         "augment": [None, IsCallable()],
         "max_epochs": Interval(Integral, 0),
         "batch_size": Interval(Integral, 1),
+        "criterion": Subclass(
+            nn.Module, "a torch loss class or instance", instance=True
+        ),
+        "optimizer": Subclass(torch.optim.Optimizer, "a torch optimizer class"),
+        "train_split": [None, IsCallable()],
+        "callbacks": [
+            None,
+            InstanceOf(list, "a list of skorch callbacks or (name, callback)"),
+        ],
+        "device": Device(),
+        "verbose": [Interval(Integral, 0), InstanceOf(bool, "a bool")],
     }
 
     def _store(self, params: dict) -> None:
@@ -111,6 +134,16 @@ class NetworkEstimator(SourceEstimator):
 
     def _check_params(self) -> None:
         super()._check_params()
+        if self.adaptation is not None:
+            self.adaptation.check_params()
+        for callback in self.callbacks or []:
+            named = isinstance(callback, tuple) and len(callback) == 2
+            if not isinstance(callback[1] if named else callback, Callback):
+                raise TypeError(
+                    "callbacks must hold skorch callbacks (instances of "
+                    "skorch.callbacks.Callback) or (name, callback) pairs; got "
+                    f"{callback!r}."
+                )
         for key in self._forwarded_params():
             if key.split("__", 1)[0] not in FORWARDED_PREFIXES:
                 raise ValueError(
@@ -123,32 +156,37 @@ class NetworkEstimator(SourceEstimator):
 
     def fit(self, X, y):
         """Fit the target network, starting from the source (see the class)."""
-        self._check_params()
-        source = resolve_source(self.source)
-        across = self._trains_across_domains(source)
-        X, y, y_source, labelled = self._validate_fit_data(
-            X, y, source if across else None
-        )
-        with seeded(self.random_state, self.device):
-            prepared = self._prepare(source, X)
-            training = self._training(
-                source_data=(source.X, y_source) if across else None,
-                labelled=labelled,
-            )
-            strategy = choose_strategy(prepared, training, len(X))
-            try:
-                self.net_ = strategy.train(prepared, X, y, training)
-            finally:
-                restore_memory_format(prepared.module)
+        with fitting(self):  # a failed or interrupted fit leaves no fitted state
+            self._check_params()
+            device = resolve_device(self.device)
+            source = resolve_source(self.source)
+            across = self._trains_across_domains(source)
+            X, y, y_source, labelled = self._validate_fit_data(X, y, source, across)
+            self._source_description = source.description if source else None
+            with seeded(self.random_state, device):
+                prepared = self._prepare(source, X, device)
+                training = self._training(
+                    device, (source.X, y_source) if across else None, labelled
+                )
+                strategy = choose_strategy(prepared, training, len(X))
+                try:
+                    net = strategy.train(prepared, X, y, training)
+                finally:
+                    restore_memory_format(prepared.module)
+            if net.interrupted_:
+                raise KeyboardInterrupt(
+                    f"fit was interrupted after {len(net.history)} epoch(s)."
+                )
+        self.net_ = net
         self.training_strategy_ = strategy.name
         self.cached_prefix_ = (
             prepared.cut.layer if isinstance(strategy, FrozenPrefix) else None
         )
-        self.module_ = self.net_.module_
-        self.history_ = self.net_.history
+        self.module_ = net.module_
+        self.history_ = net.history
         return self
 
-    def _prepare(self, source: ResolvedSource | None, X: np.ndarray):
+    def _prepare(self, source: ResolvedSource | None, X: np.ndarray, device: str):
         """The prepared network; records what was transferred and frozen."""
         prepared = prepare(
             source,
@@ -160,19 +198,19 @@ class NetworkEstimator(SourceEstimator):
             transfer=self.transfer,
             freeze_depth=self.freeze_depth,
             memory_format=self.memory_format,
-            device=self.device,
+            device=device,
             outputs_name=self._outputs_name,
         )
         self.transfer_report_ = prepared.report
         self.blocks_ = [b.name for b in prepared.blocks]
         self.memory_format_ = prepared.memory_format
-        self._print_summary(source, prepared.frozen)
+        self._print_summary(source, prepared)
         return prepared
 
-    def _training(self, source_data, labelled) -> Training:
+    def _training(self, device: str, source_data, labelled) -> Training:
         return Training(
             task=self._task,
-            net_params=self._net_params(),
+            net_params=self._net_params(device),
             augment=self.augment,
             cache_frozen=self.cache_frozen == "auto",
             source_data=source_data,
@@ -198,11 +236,25 @@ class NetworkEstimator(SourceEstimator):
             )
         return has_data
 
-    def _check_source_shape(self, source: ResolvedSource, X: np.ndarray) -> None:
+    def _check_source_rows(self, source: ResolvedSource, X: np.ndarray) -> None:
+        """Source rows of the target's shape and, as far as one can tell, of
+        the same preprocessing (they do not pass through a Pipeline)."""
         if source.X.shape[1:] != X.shape[1:]:
             raise ValueError(
                 f"Source.X has samples of shape {source.X.shape[1:]}, but X "
                 f"has {X.shape[1:]}: map both domains to the same input."
+            )
+        ratio = scale_ratio(source.X, X)
+        if not 0.1 <= ratio <= 10:
+            warnings.warn(
+                f"X varies {ratio:.3g} times as much as Source.X (median ratio of "
+                "per-feature standard deviations): were the target rows "
+                "preprocessed (e.g. by a StandardScaler earlier in a Pipeline) "
+                "and the source rows not? Source rows do not pass through the "
+                "Pipeline steps before this estimator: give Source.X already "
+                "transformed by the same fitted steps.",
+                UserWarning,
+                stacklevel=3,
             )
 
     def _module_kwargs(self) -> dict:
@@ -212,7 +264,7 @@ class NetworkEstimator(SourceEstimator):
             if k.startswith("module__")
         }
 
-    def _net_params(self) -> dict:
+    def _net_params(self, device: str) -> dict:
         """The skorch net's constructor parameters (the network aside)."""
         params = {
             k: v
@@ -238,7 +290,7 @@ class NetworkEstimator(SourceEstimator):
             batch_size=self.batch_size,
             train_split=self.train_split,
             callbacks=self.callbacks,
-            device=self.device,
+            device=device,
             verbose=self.verbose,
             **self._net_extras(),
             **params,
@@ -247,28 +299,56 @@ class NetworkEstimator(SourceEstimator):
     def _net_extras(self) -> dict:
         return {}
 
-    def _print_summary(self, source, frozen) -> None:
+    def _print_summary(self, source, prepared) -> None:
+        report = self.transfer_report_
+        redone = report[report["reinitialised"]]
+        if len(redone):
+            shapes = ", ".join(
+                f"{row.parameter} {row.source_shape} -> {row.shape}"
+                for row in redone.head(4).itertuples()
+            )
+            head = set(prepared.blocks[-1].parameters) & set(redone["parameter"])
+            hint = (
+                " Give classes= (all the source's classes) to keep its output layer."
+                if head and self._task == "classifier"
+                else ""
+            )
+            warnings.warn(
+                f"fit re-initialised {len(redone)} parameter(s) that the source "
+                f"has with another shape ({shapes}): they start from scratch "
+                f"(see transfer_report_).{hint}",
+                UserWarning,
+                stacklevel=5,  # the caller of the estimator's fit
+            )
         if not self.verbose:
             return
-        report = self.transfer_report_
         n_transferred = int((report["status"] == "transferred").sum())
         print(
             f"[{type(self).__name__}] source: "
             f"{source.description if source else 'none'}; "
             f"transferred {n_transferred}/{len(report)} parameters; "
-            f"frozen blocks: {[b.name for b in frozen] or 'none'}."
+            f"frozen blocks: {[b.name for b in prepared.frozen] or 'none'}."
         )
 
     # -- subclasses ---------------------------------------------------------
 
-    def _validate_fit_data(self, X, y, source: ResolvedSource | None):
+    def _validate_fit_data(self, X, y, source: ResolvedSource | None, across: bool):
         """``(X, y, y_source, labelled)``: float32 inputs, the targets as the
         net takes them, the source's targets likewise (``None`` unless
-        training across domains) and the mask of labelled target rows."""
+        training ``across`` domains) and the mask of labelled target rows."""
         raise NotImplementedError
 
     def _n_outputs(self) -> int:
         raise NotImplementedError
+
+
+def scale_ratio(X_source: np.ndarray, X: np.ndarray, rows: int = 2000) -> float:
+    """Median over features of std(X) / std(X_source) (features constant in
+    either domain left out; 1.0 when none is left)."""
+    a = X_source[:rows].reshape(min(rows, len(X_source)), -1).std(axis=0)
+    b = X[:rows].reshape(min(rows, len(X)), -1).std(axis=0)
+    varying = (a > 1e-8) & (b > 1e-8)
+    return float(np.median(b[varying] / a[varying])) if varying.any() else 1.0
 
 
 def _explicit_params(cls) -> set[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -10,7 +10,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from ._input import validate_samples
@@ -112,7 +112,17 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
     classes : array-like, default=None
         All the class labels of the target task. Give them when a fit may
         see only some of them, e.g. in the cross-validation folds of a few-shot
-        target; ``None`` takes the labels present in ``y``.
+        target. ``None`` takes the classes of a fitted classifier given as
+        source when every label of ``y`` (and ``Source.y``) is one of them, so
+        that a fold missing some classes keeps the source's output layer;
+        else the labels present in ``y`` (and ``Source.y``).
+    unlabelled : int, float, str or None, default=-1
+        The value of ``y`` that marks an unlabelled target row when the
+        source carries labelled data (scikit-learn's semi-supervised
+        convention is ``-1``). ``None``: every row is labelled. It may not be
+        one of the classes (in ``Source.y`` or ``classes``): with labels
+        coded ``{-1, 1}``, pass ``unlabelled=None`` or another marker.
+        Without source data every value of ``y`` is a label.
     max_epochs : int, default=20
         Number of passes over the target data. ``0`` transfers the weights
         and trains nothing: the source's predictions (source only).
@@ -211,6 +221,7 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         transferred_lr=None,
         augment=None,
         classes=None,
+        unlabelled=-1,
         max_epochs=20,
         batch_size=64,
         train_split=None,
@@ -243,27 +254,30 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         """
         return super().fit(X, y)
 
-    def _validate_fit_data(self, X, y, source: ResolvedSource | None):
+    def _validate_fit_data(self, X, y, source: ResolvedSource | None, across: bool):
         X, y = validate_data(
             self, X, y, allow_nd=True, dtype=np.float32, ensure_all_finite=True
         )
         if not X.flags.writeable:  # torch warns on read-only buffers
             X = X.copy()
-        unlabelled = _unlabelled(y) if source is not None else np.zeros(len(y), bool)
-        if not unlabelled.all():
-            check_classification_targets(y[~unlabelled])
-        labels = [y[~unlabelled]]
-        if source is not None:
-            self._check_source_shape(source, X)
+        # The marker means "unlabelled" only with source data to learn from.
+        self._marker = self.unlabelled if across else None
+        unlabelled = _marked(y, self._marker)
+        # The labels left, typed as they would be without the marker.
+        y_labelled = _retyped(y[~unlabelled]) if unlabelled.any() else y
+        if len(y_labelled):
+            check_classification_targets(y_labelled)
+        if across:
+            self._check_source_rows(source, X)
             source.y = column_or_1d(source.y, warn=True)
-            labels.append(source.y)
-        if self.classes is not None:
-            labels = [np.asarray(self.classes)]
-        self._label_encoder = LabelEncoder().fit(np.concatenate(labels))
+            _check_source_labels(source.y, self._marker)
+        self._label_encoder = LabelEncoder().fit(
+            self._labels(y_labelled, source, across)
+        )
         self.classes_ = self._label_encoder.classes_
         for what, values in (
-            ("y", y[~unlabelled]),
-            ("Source.y", getattr(source, "y", None)),
+            ("y", y_labelled),
+            ("Source.y", source.y if across else None),
         ):
             if values is None:
                 continue
@@ -279,16 +293,64 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
             )
         self.input_shape_ = tuple(X.shape[1:])
         y_enc = np.full(len(y), -1, dtype=np.int64)
-        y_enc[~unlabelled] = self._label_encoder.transform(y[~unlabelled])
+        y_enc[~unlabelled] = self._label_encoder.transform(y_labelled)
         y_source = (
-            self._label_encoder.transform(source.y).astype(np.int64)
-            if source is not None
-            else None
+            self._label_encoder.transform(source.y).astype(np.int64) if across else None
         )
         return X, y_enc, y_source, ~unlabelled
 
+    def _labels(self, y, source: ResolvedSource | None, across: bool) -> np.ndarray:
+        """All the labels the network's outputs stand for."""
+        if self.classes is not None:
+            classes = np.asarray(self.classes)
+            if _marked(classes, self._marker).any():
+                raise ValueError(
+                    f"classes contains {self._marker!r}, which marks unlabelled "
+                    f"target rows (unlabelled={self._marker!r}). If it is a "
+                    "class, pass unlabelled=None (every row labelled) or "
+                    "another marker."
+                )
+            return classes
+        labels = np.concatenate([y, source.y]) if across else y
+        known = None if source is None else source.classes
+        if known is not None and np.isin(labels, known).all():
+            # A fitted classifier as source: keep what its outputs stand for,
+            # so a fold that misses some classes keeps the source's head.
+            return known
+        return labels
+
     def _n_outputs(self) -> int:
         return len(self.classes_)
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy on ``X`` against the labels ``y`` (greater is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Samples of the shape seen in ``fit``.
+        y : array-like of shape (n_samples,)
+            True labels. Rows marked unlabelled (see ``unlabelled``) are
+            refused: accuracy needs labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            The fraction of correct predictions.
+        """
+        check_is_fitted(self)
+        marked = _marked(np.asarray(y), getattr(self, "_marker", None))
+        if marked.any():
+            raise ValueError(
+                f"y has {int(marked.sum())} of {len(marked)} rows marked "
+                f"unlabelled ({self._marker!r}): accuracy needs labels. To "
+                "compare models without target labels, score with "
+                "sktransfer.information_maximization_score (e.g. "
+                "GridSearchCV(..., scoring=information_maximization_score))."
+            )
+        return super().score(X, y, sample_weight=sample_weight)
 
     def _net_extras(self) -> dict:
         return {"classes": np.arange(len(self.classes_))}
@@ -328,10 +390,54 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         return self.classes_[np.argmax(proba, axis=1)]
 
 
-def _unlabelled(y: np.ndarray) -> np.ndarray:
-    """Mask of the rows marked ``-1`` (unlabelled), for numeric or object y."""
-    if y.dtype.kind in "iuf":
-        return y == -1
-    if y.dtype.kind == "O":
-        return np.array([isinstance(v, Real) and v == -1 for v in y], dtype=bool)
-    return np.zeros(len(y), dtype=bool)
+def _marked(y: np.ndarray, marker) -> np.ndarray:
+    """Mask of the entries equal to ``marker`` (``None``: none), for numeric,
+    string or object ``y``; a number never equals a string."""
+    y = np.asarray(y)
+    if marker is None or not len(y):
+        return np.zeros(len(y), dtype=bool)
+    if isinstance(marker, Real):
+        if y.dtype.kind in "iuf":
+            return y == marker
+        test = lambda v: isinstance(v, Real) and not isinstance(v, bool)  # noqa: E731
+    else:
+        test = lambda v: isinstance(v, str)  # noqa: E731
+    if y.dtype.kind not in "OUS":
+        return np.zeros(len(y), dtype=bool)
+    return np.array([test(v) and v == marker for v in y.tolist()], dtype=bool)
+
+
+def _retyped(y: np.ndarray) -> np.ndarray:
+    """An object array of only ints (or only strings), as the plain array it
+    would be without the marker, so that it reads as class labels."""
+    if y.dtype.kind != "O" or not len(y):
+        return y
+    values = y.tolist()
+    for kind, test in ((np.int64, _is_int), (str, _is_str)):
+        if all(test(v) for v in values):
+            return np.asarray(values, dtype=kind)
+    return y
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, Integral) and not isinstance(v, bool)
+
+
+def _is_str(v) -> bool:
+    return isinstance(v, str)
+
+
+def _check_source_labels(y_source: np.ndarray, marker) -> None:
+    try:
+        check_classification_targets(y_source)
+    except ValueError as exc:
+        raise ValueError(
+            f"Source.y must hold class labels like y: {exc} Regression targets "
+            "go with TransferRegressor."
+        ) from exc
+    if _marked(y_source, marker).any():
+        raise ValueError(
+            f"Source.y contains {marker!r}, which marks unlabelled target rows "
+            f"(unlabelled={marker!r}). If {marker!r} is a class, pass "
+            "unlabelled=None (every target row labelled) or another marker."
+        )

@@ -17,7 +17,7 @@ from ._base import SourceEstimator, seeded
 from ._input import validate_samples
 from ._network import trace
 from ._network.blocks import resolve_layer
-from ._network.modes import StopForward, capture, eval_mode
+from ._network.modes import StopForward, capture, eval_mode, lock_for
 from ._params import InstanceOf, Interval, Options
 from .models import MLP
 from .source import SOURCE_KINDS, resolve_source
@@ -192,6 +192,7 @@ class FeatureTransferTransformer(TransformerMixin, SourceEstimator):
                     hidden_units=(_DEFAULT_UNITS,),
                 )
             return module.to(self.device)
+        self._source_description = source.description
         if source.module is None:
             raise ValueError(
                 f"The source ({source.description}) holds weights without an "
@@ -228,7 +229,11 @@ class FeatureTransferTransformer(TransformerMixin, SourceEstimator):
         module = self.module_
         chunks = []
         # A layer called twice gives its first output; nothing after it runs.
-        with capture(module, self.layer_name_, first_only=True, stop=True) as out:
+        # The hook lives on a network other threads may use: one at a time.
+        with (
+            lock_for(module),
+            capture(module, self.layer_name_, first_only=True, stop=True) as out,
+        ):
             with eval_mode(module), torch.no_grad():
                 for start in range(0, len(X), self.batch_size):
                     # torch.tensor copies: read-only inputs are fine.

@@ -186,7 +186,7 @@ class TransferRegressor(RegressorMixin, NetworkEstimator):
         """
         return super().fit(X, y)
 
-    def _validate_fit_data(self, X, y, source: ResolvedSource | None):
+    def _validate_fit_data(self, X, y, source: ResolvedSource | None, across: bool):
         X, y = validate_data(
             self,
             X,
@@ -204,8 +204,8 @@ class TransferRegressor(RegressorMixin, NetworkEstimator):
         self.n_outputs_ = y.shape[1]
         self.input_shape_ = tuple(X.shape[1:])
         y_source = None
-        if source is not None:
-            self._check_source_shape(source, X)
+        if across:
+            self._check_source_rows(source, X)
             y_source = check_array(
                 source.y, ensure_2d=False, dtype=np.float32, input_name="Source.y"
             ).reshape(len(source.y), -1)

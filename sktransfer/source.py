@@ -101,6 +101,9 @@ class ResolvedSource:
         A short human-readable name of the source, for messages.
     X, y : ndarray or None
         Labelled source data, when the source carries it.
+    classes : ndarray or None
+        The class labels of a fitted classifier given as source (what its
+        output units stand for), else ``None``.
     """
 
     state_dict: dict[str, torch.Tensor] | None
@@ -108,6 +111,7 @@ class ResolvedSource:
     description: str
     X: np.ndarray | None = None
     y: np.ndarray | None = None
+    classes: np.ndarray | None = None
 
 
 def resolve_source(source: object) -> ResolvedSource | None:
@@ -128,10 +132,47 @@ def resolve_source(source: object) -> ResolvedSource | None:
         return ResolvedSource(_check_state_dict(source, "source"), None, "state dict")
     module = _fitted_module(source)
     if module is not None:
-        return _from_module(module, type(source).__name__)
+        resolved = _from_module(module, type(source).__name__)
+        classes = getattr(source, "classes_", None)
+        if classes is not None and len(classes) == _n_outputs(module):
+            resolved.classes = np.asarray(classes)
+        return resolved
+    if isinstance(source, DetachedSource):
+        raise ValueError(source.message())
     raise TypeError(
         f"source must be {SOURCE_KINDS}; got an object of type {type(source).__name__}."
     )
+
+
+def _n_outputs(module: nn.Module) -> int | None:
+    """Width of the last ``nn.Linear`` (the output layer, for our networks)."""
+    linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
+    return linears[-1].out_features if linears else None
+
+
+class DetachedSource:
+    """What an unpickled estimator holds as ``source``: its description only.
+
+    A fitted estimator is pickled without its source (weights it no longer
+    needs, source data), so that a model pickles as its own weights. Predicting
+    works; fitting again needs ``set_params(source=...)``.
+    """
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+
+    def __repr__(self) -> str:
+        return f"DetachedSource({self.description!r})"
+
+    def __sklearn_clone__(self):
+        return self
+
+    def message(self) -> str:
+        return (
+            f"This estimator was unpickled without its source ({self.description}):"
+            " a fitted model is saved without the source it was trained from. "
+            "Give it again with set_params(source=...) before fitting."
+        )
 
 
 def _from_source(source: Source) -> ResolvedSource:

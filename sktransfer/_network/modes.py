@@ -8,6 +8,8 @@ of one named layer during a forward pass.
 from __future__ import annotations
 
 import contextlib
+import threading
+import weakref
 from collections.abc import Collection, Iterator
 
 import torch
@@ -39,6 +41,22 @@ def mode(
 def eval_mode(module: nn.Module) -> contextlib.AbstractContextManager[None]:
     """Eval mode inside the block; every layer's own mode restored after."""
     return mode(module, training=False)
+
+
+_LOCKS: weakref.WeakKeyDictionary[nn.Module, threading.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+_LOCKS_LOCK = threading.Lock()
+
+
+def lock_for(module: nn.Module) -> threading.Lock:
+    """One lock per network, for work that temporarily changes it (hooks,
+    modes): threads sharing a network take turns instead of mixing up."""
+    with _LOCKS_LOCK:
+        lock = _LOCKS.get(module)
+        if lock is None:
+            lock = _LOCKS[module] = threading.Lock()
+        return lock
 
 
 class StopForward(Exception):

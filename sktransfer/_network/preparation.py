@@ -127,7 +127,8 @@ def prepare(
         module = fresh_copy(module)
     elif source is not None and source.state_dict is not None:
         transferred = copy_matching_weights(module, source.state_dict)
-    example = torch.as_tensor(X[:2])
+    # A copy: an in-place first layer must not write into the caller's X.
+    example = torch.tensor(X[:2])
     blocks, output = trace(module, example)
     _check_output(output, len(example), n_outputs, outputs_name)
     frozen = select_frozen(blocks, freeze_depth)

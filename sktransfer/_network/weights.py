@@ -74,7 +74,8 @@ def transfer_report(
     frozen: Sequence[Block],
     transferred: bool,
 ) -> pd.DataFrame:
-    """One row per parameter: what was transferred and what is frozen."""
+    """One row per parameter: what was transferred, what was re-initialised
+    (the source has it with another shape), and what is frozen."""
     block_of = {p: (i, b.name) for i, b in enumerate(blocks) for p in b.parameters}
     frozen_params = {p for b in frozen for p in b.parameters}
     rows = []
@@ -90,6 +91,8 @@ def transfer_report(
                 "shape": shape,
                 "source_shape": src,
                 "status": "transferred" if transferred and src == shape else "fresh",
+                # The source has it, with another shape: it starts from scratch.
+                "reinitialised": transferred and src is not None and src != shape,
                 "trainable": name not in frozen_params,
             }
         )

@@ -10,16 +10,43 @@ whole network.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Iterator
 
 import torch
 from skorch import NeuralNetClassifier, NeuralNetRegressor
+from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
 from skorch.utils import to_device, to_tensor
 
 from .._network.modes import capture
 from ..adaptation.base import DomainBatch
 from ..adaptation.objective import DomainSetup, joint_objective
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN or infinite loss."""
+
+
+class NonFiniteGuard(Callback):
+    """Stops training with a clear error as soon as a batch's loss is not
+    finite, instead of returning a NaN network that looks fitted."""
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        loss = kwargs.get("loss")
+        if not training or loss is None or bool(torch.isfinite(loss).all()):
+            return
+        record = net.history[-1]
+        terms = {k: v for k, v in record["batches"][-1].items() if k.endswith("_loss")}
+        bad = [k for k, v in terms.items() if not math.isfinite(v)] or ["train_loss"]
+        raise NonFiniteLossError(
+            f"Training stopped in epoch {record['epoch']}, batch "
+            f"{len(record['batches'])}: the loss is {float(loss)} ({', '.join(bad)} "
+            f"not finite; terms: {terms}). Lower lr, check that the inputs and "
+            "targets are finite and of a sensible scale, and check the "
+            "adaptation loss's settings."
+        )
 
 
 class _FrozenBlocks:
@@ -42,11 +69,31 @@ class _FrozenBlocks:
         for name in self.frozen_norms:
             self.module_.get_submodule(name).eval()
 
+    def augmented(self, x):
+        """``augment(x)``, checked: a batch of the same shape comes back."""
+        out = self.augment(x)
+        if not isinstance(out, torch.Tensor) or out.shape != x.shape:
+            got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out)
+            raise ValueError(
+                "augment must return a tensor of the batch's shape "
+                f"{tuple(x.shape)}; got {got}."
+            )
+        return out
+
+    def fit_loop(self, *args, **kwargs):
+        # skorch ends a fit quietly on Ctrl-C; the estimator re-raises it.
+        self.interrupted_ = False
+        try:
+            return super().fit_loop(*args, **kwargs)
+        except KeyboardInterrupt:
+            self.interrupted_ = True
+            raise
+
     def infer(self, x, **fit_params):
         if self.module_.training:
             self.keep_frozen_norms_in_eval()
             if self.augment is not None:  # training batches only
-                x = self.augment(x)
+                x = self.augmented(x)
         return super().infer(x, **fit_params)
 
 
@@ -116,7 +163,7 @@ class _DomainSteps:
         sizes = [len(X_s), len(X_l), len(X_t)]
         X = torch.cat([X_s, X_l, X_t])
         if self.augment is not None:
-            X = self.augment(X)
+            X = self.augmented(X)
         hooked = setup.layer is not None and len(X_t)
         if hooked:
             with capture(self.module_, setup.layer) as captured:
@@ -141,6 +188,15 @@ class _DomainSteps:
         for name, value in terms.items():
             self.history.record_batch(name, value)
         return {"loss": loss, "y_pred": logits_s, "domain_batch": domain_batch}
+
+    def __getstate__(self):
+        # A saved net does not carry the source rows: predicting needs none.
+        state = super().__getstate__()
+        if state.get("domain") is not None:
+            state["domain"] = dataclasses.replace(state["domain"], source=None)
+        if "iterator_train__source" in state:
+            state["iterator_train__source"] = None
+        return state
 
     def train_step(self, batch, **fit_params):
         step = super().train_step(batch, **fit_params)

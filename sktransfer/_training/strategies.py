@@ -20,7 +20,7 @@ from .._network.modes import output_size
 from ..adaptation.base import AdaptationLoss
 from ..adaptation.objective import DomainSetup
 from .loaders import DomainBatches
-from .nets import NETS
+from .nets import NETS, NonFiniteGuard
 from .prefix_cache import prefix_outputs
 
 
@@ -56,10 +56,13 @@ class Strategy:
     def net(self, prepared: PreparedNetwork, training: Training, **params):
         """This strategy's skorch net for ``prepared``, configured by ``params``
         on top of the estimator's net parameters."""
+        params = {**training.net_params, **params}
+        params["callbacks"] = [
+            *(params.get("callbacks") or []),
+            ("nonfinite_guard", NonFiniteGuard()),
+        ]
         return NETS[training.task, self.name](
-            module=prepared.module,
-            frozen_norms=prepared.frozen_norms,
-            **{**training.net_params, **params},
+            module=prepared.module, frozen_norms=prepared.frozen_norms, **params
         )
 
 

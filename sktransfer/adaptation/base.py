@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral
+from typing import ClassVar
 
 import torch
 from sklearn.base import BaseEstimator
 from torch import nn
+
+from .._params import InstanceOf, check_params
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,23 @@ class AdaptationLoss(BaseEstimator):
         placed).
     """
 
+    #: Rules for the parameters (see ``sktransfer._params``); a subclass
+    #: extends them with its own: ``{**AdaptationLoss._constraints, ...}``.
+    _constraints: ClassVar[dict] = {
+        "layer": [
+            None,
+            InstanceOf(
+                (Integral, str), "an int (a block index) or a str (a module name)"
+            ),
+        ],
+    }
+
     def __init__(self, layer=-2):
         self.layer = layer
+
+    def check_params(self, prefix: str = "adaptation__") -> None:
+        """Raise a clear error for a parameter outside its rules."""
+        check_params(self, self._constraints, prefix)
 
     def build(self, n_features: int) -> nn.Module | None:
         """The trainable parts of the loss for features of ``n_features``."""

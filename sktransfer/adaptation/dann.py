@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from numbers import Integral, Real
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._params import Interval
 from .base import AdaptationLoss
 
 
@@ -58,6 +60,12 @@ class DANN(AdaptationLoss):
     >>> loss.shape
     torch.Size([])
     """
+
+    _constraints = {
+        **AdaptationLoss._constraints,
+        "hidden_units": Interval(Integral, 1),
+        "gamma": Interval(Real, 0),
+    }
 
     def __init__(self, layer=-2, hidden_units=100, gamma=10.0):
         self.layer = layer

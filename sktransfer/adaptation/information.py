@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from numbers import Real
+
 import torch
 
+from .._params import Interval
 from .base import AdaptationLoss
 
 
@@ -38,6 +41,8 @@ class InformationMaximization(AdaptationLoss):
     ...      < im.loss(flat, flat, module=None, progress=0.0))
     True
     """
+
+    _constraints = {**AdaptationLoss._constraints, "diversity": Interval(Real, 0)}
 
     def __init__(self, layer=-1, diversity=1.0):
         self.layer = layer

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from numbers import Real
+
 import torch
 
+from .._params import Interval, SequenceOf
 from .base import AdaptationLoss
 
 
@@ -31,6 +34,11 @@ class MMD(AdaptationLoss):
     >>> bool(far > near)
     True
     """
+
+    _constraints = {
+        **AdaptationLoss._constraints,
+        "multipliers": SequenceOf(Interval(Real, 0, open_low=True)),
+    }
 
     def __init__(self, layer=-2, multipliers=(0.25, 0.5, 1.0, 2.0, 4.0)):
         self.layer = layer

@@ -1,0 +1,289 @@
+"""No silent wrong answers: each trap a fit could fall into fails loudly."""
+
+import copy
+import pickle
+import threading
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from skorch.callbacks import Callback
+from torch import nn
+
+from sktransfer import (
+    FeatureTransferTransformer,
+    Source,
+    TransferClassifier,
+    TransferRegressor,
+    information_maximization_score,
+)
+from sktransfer._training.nets import NonFiniteLossError
+from sktransfer.adaptation import DANN, MMD, AdaptationLoss, InformationMaximization
+
+
+def blobs(n=120, seed=0, labels=(0, 1)):
+    rng = np.random.RandomState(seed)
+    ys, yt = rng.randint(2, size=n), rng.randint(2, size=n)
+    Xs, Xt = rng.normal(size=(n, 5)), rng.normal(size=(n, 5))
+    Xs[:, 0] += 3.0 * ys
+    Xt[:, 0] += 3.0 * yt
+    Xt[:, 1:] += 0.5
+    labels = np.asarray(labels)
+    return Xs.astype(np.float32), labels[ys], Xt.astype(np.float32), labels[yt]
+
+
+# 1. Few-shot folds keep the source's head ------------------------------------
+
+
+def test_folds_missing_classes_keep_the_source_head(domains, tabular_source):
+    _, _, Xt, yt = domains
+    some = np.isin(yt, [0, 1, 2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing is re-initialised: no warning
+        clf = TransferClassifier(source=tabular_source, max_epochs=1).fit(
+            Xt[some][:60], yt[some][:60]
+        )
+    np.testing.assert_array_equal(clf.classes_, tabular_source.classes_)
+    assert (clf.transfer_report_["status"] == "transferred").all()
+    # One label per class, KFold: every fold misses its test row's class.
+    few = np.array([np.flatnonzero(yt == c)[0] for c in range(5)])
+    est = TransferClassifier(source=tabular_source, max_epochs=0)
+    scores = cross_val_score(est, Xt[few], yt[few], cv=KFold(5))
+    assert scores.mean() > 0.2  # it was exactly 0 with a fresh head per fold
+
+
+def test_a_reinitialised_output_layer_is_reported(domains, tabular_source):
+    _, _, Xt, yt = domains
+    with pytest.warns(UserWarning, match=r"re-initialised 2 parameter.*classes="):
+        clf = TransferClassifier(source=tabular_source, max_epochs=1).fit(
+            Xt[:60],
+            np.where(yt[:60] > 2, "high", "low"),  # not the source's labels
+        )
+    report = clf.transfer_report_.set_index("parameter")
+    assert report.loc["layers.3.weight", "reinitialised"]
+    assert not report.loc["layers.1.weight", "reinitialised"]
+
+
+# 2. The unlabelled marker ---------------------------------------------------
+
+
+def test_minus_one_as_a_class_is_not_read_as_unlabelled():
+    Xs, ys, Xt, yt = blobs(labels=(-1, 1))
+    with pytest.raises(ValueError, match=r"Source.y contains -1.*unlabelled=None"):
+        TransferClassifier(source=Source(X=Xs, y=ys), max_epochs=1).fit(Xt, yt)
+    clf = TransferClassifier(source=Source(X=Xs, y=ys), unlabelled=None, max_epochs=1)
+    clf.fit(Xt, yt)
+    np.testing.assert_array_equal(clf.classes_, [-1, 1])
+    assert clf.net_.history[-1, "target_loss"] > 0  # the -1 rows were learnt from
+    Xs, ys, Xt, yt = blobs()
+    y = yt.astype(object)
+    y[10:] = "?"
+    clf = TransferClassifier(source=Source(X=Xs, y=ys), unlabelled="?", max_epochs=1)
+    np.testing.assert_array_equal(clf.fit(Xt, y).classes_, [0, 1])
+    with pytest.raises(ValueError, match="classes contains -1"):
+        TransferClassifier(source=Source(X=Xs, y=ys), classes=[-1, 0, 1]).fit(Xt, yt)
+
+
+# 3. Source rows do not pass through a Pipeline ------------------------------
+
+
+def test_unscaled_source_rows_behind_a_scaler_are_flagged():
+    Xs, ys, Xt, yt = blobs()
+    raw = Source(X=Xs * 100, y=ys)  # what the user has before scaling
+    pipe = make_pipeline(StandardScaler(), TransferClassifier(source=raw, max_epochs=1))
+    with pytest.warns(UserWarning, match="do not pass through the Pipeline"):
+        pipe.fit(Xt * 100, yt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TransferClassifier(source=Source(X=Xs, y=ys), max_epochs=1).fit(Xt, yt)
+
+
+# 4. Non-finite settings and losses -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(lr=float("inf")), "lr must be"),
+        (dict(target_weight=float("nan")), "target_weight must be"),
+        (dict(adaptation=DANN(gamma=float("nan"))), "adaptation__gamma"),
+        (dict(adaptation=MMD(multipliers=(0,))), "adaptation__multipliers"),
+        (
+            dict(adaptation=InformationMaximization(diversity=float("nan"))),
+            "adaptation__diversity",
+        ),
+        (dict(adaptation=DANN(hidden_units=0)), "adaptation__hidden_units"),
+    ],
+)
+def test_non_finite_or_out_of_range_settings_are_refused(params, match):
+    Xs, ys, Xt, yt = blobs()
+    with pytest.raises(ValueError, match=match):
+        TransferClassifier(source=Source(X=Xs, y=ys), **params).fit(Xt, yt)
+
+
+class NaNLoss(nn.Module):
+    def forward(self, logits, y):
+        return logits.sum() * float("nan")
+
+
+class NaNAdaptation(AdaptationLoss):
+    def __init__(self, layer=None):
+        self.layer = layer
+
+    def batch_loss(self, batch):
+        return batch.logits_target.sum() * float("nan")
+
+
+def test_a_non_finite_loss_stops_training_with_a_clear_error():
+    Xs, ys, Xt, yt = blobs()
+    with pytest.raises(NonFiniteLossError, match=r"epoch 1, batch 1.*train_loss"):
+        TransferClassifier(criterion=NaNLoss, max_epochs=2).fit(Xt, yt)
+    clf = TransferClassifier(
+        source=Source(X=Xs, y=ys), adaptation=NaNAdaptation(), max_epochs=2
+    )
+    with pytest.raises(NonFiniteLossError, match="adapt_loss"):
+        clf.fit(Xt, np.full(len(Xt), -1))
+    with pytest.raises(NotFittedError):
+        clf.predict(Xt)  # a failed fit leaves nothing that looks fitted
+
+
+# 5. Source.y is checked like y ----------------------------------------------
+
+
+def test_continuous_source_labels_are_refused():
+    Xs, _, Xt, yt = blobs()
+    source = Source(X=Xs, y=np.linspace(0, 1, len(Xs)))
+    with pytest.raises(ValueError, match="Source.y must hold class labels"):
+        TransferClassifier(source=source, max_epochs=1).fit(Xt, yt)
+
+
+# 6. No caller array ever changes ----------------------------------------------
+
+
+def test_an_in_place_first_layer_never_writes_into_the_callers_arrays():
+    Xs, ys, Xt, yt = blobs()
+    module = nn.Sequential(nn.ReLU(inplace=True), nn.Linear(5, 2))
+    arrays = [Xs, Xt]
+    before = [a.copy() for a in arrays]
+    clf = TransferClassifier(module, max_epochs=1).fit(Xt, yt)
+    clf.predict_proba(Xt)
+    TransferClassifier(module, source=Source(X=Xs, y=ys), max_epochs=1).fit(Xt, yt)
+    TransferClassifier(source=clf, max_epochs=1).fit(Xt, yt)
+    FeatureTransferTransformer(module, layer="1").fit(Xt).transform(Xt)
+    for a, b in zip(arrays, before, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+# 7. Ctrl-C reaches the user -----------------------------------------------------
+
+
+class Interrupt(Callback):
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == 2:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_is_not_swallowed():
+    _, _, Xt, yt = blobs()
+    clf = TransferClassifier(max_epochs=5, callbacks=[Interrupt()])
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(Xt, yt)
+    with pytest.raises(NotFittedError):
+        clf.predict(Xt)
+    search = GridSearchCV(clf, {"lr": [1e-3, 1e-2]}, cv=2)
+    with pytest.raises(KeyboardInterrupt):
+        search.fit(Xt, yt)
+
+
+# 8. Threads ---------------------------------------------------------------------
+
+
+def run_in_threads(functions):
+    results = [None] * len(functions)
+
+    def call(i):
+        results[i] = functions[i]()
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(functions))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_transform_from_threads_returns_each_calls_own_features(lenet_source):
+    rng = np.random.RandomState(0)
+    inputs = [rng.rand(40, 1, 28, 28).astype(np.float32) for _ in range(4)]
+    ft = FeatureTransferTransformer(lenet_source, layer="fc1", batch_size=8)
+    ft.fit(inputs[0])
+    serial = [ft.transform(X) for X in inputs]
+    threaded = run_in_threads([lambda X=X: ft.transform(X) for X in inputs])
+    for a, b in zip(serial, threaded, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_seeded_fits_in_threads_are_reproducible():
+    _, _, Xt, yt = blobs()
+    params = dict(max_epochs=3, random_state=0, module__dropout=0.5)
+    serial = TransferClassifier(**params).fit(Xt, yt).predict_proba(Xt)
+    fits = run_in_threads(
+        [lambda: TransferClassifier(**params).fit(Xt, yt) for _ in range(3)]
+    )
+    for clf in fits:
+        np.testing.assert_array_equal(clf.predict_proba(Xt), serial)
+
+
+# 9. A model pickles as itself, not with its source -------------------------------
+
+
+def test_a_model_trained_with_source_data_pickles_as_its_weights():
+    rng = np.random.RandomState(0)
+    Xs = rng.normal(size=(3000, 20)).astype(np.float32)
+    ys = (Xs[:, 0] > 0).astype(int)
+    Xt, yt = Xs[:200] + 0.5, ys[:200]
+    plain = TransferClassifier(max_epochs=1, random_state=0).fit(Xt, yt)
+    across = TransferClassifier(
+        source=Source(weights=plain, X=Xs, y=ys), max_epochs=1, random_state=0
+    ).fit(Xt, yt)
+    size_plain, size_across = len(pickle.dumps(plain)), len(pickle.dumps(across))
+    assert size_across < 2 * size_plain, (size_plain, size_across)
+    again = pickle.loads(pickle.dumps(across))
+    np.testing.assert_array_equal(again.predict_proba(Xt), across.predict_proba(Xt))
+    with pytest.raises(ValueError, match=r"without its source.*set_params\(source="):
+        again.fit(Xt, yt)
+    assert copy.deepcopy(across).source is across.source  # in memory: shared
+    chained = TransferClassifier(source=again, max_epochs=1).fit(Xt, yt)
+    assert len(pickle.dumps(chained)) < 2 * size_plain  # no growth along a chain
+
+
+# 10. Scoring unlabelled rows ------------------------------------------------------
+
+
+def test_accuracy_on_unlabelled_rows_is_refused():
+    Xs, ys, Xt, _ = blobs()
+    unlabelled = np.full(len(Xt), -1)
+    clf = TransferClassifier(source=Source(X=Xs, y=ys), max_epochs=1)
+    clf.fit(Xt, unlabelled)
+    with pytest.raises(ValueError, match="information_maximization_score"):
+        clf.score(Xt, unlabelled)
+    search = GridSearchCV(clf, {"lr": [1e-3, 1e-2]}, cv=2)
+    with pytest.warns(UserWarning, match="Scoring failed"):
+        search.fit(Xt, unlabelled)
+    assert np.isnan(search.cv_results_["mean_test_score"]).all()  # not a quiet 0
+    label_free = GridSearchCV(
+        clf, {"lr": [1e-3, 1e-2]}, cv=2, scoring=information_maximization_score
+    ).fit(Xt, unlabelled)
+    assert np.isfinite(label_free.cv_results_["mean_test_score"]).all()
+
+
+def test_regressor_reports_a_non_finite_loss_too():
+    _, _, Xt, yt = blobs()
+    with pytest.raises(ValueError, match="lr must be"):
+        TransferRegressor(lr=float("nan")).fit(Xt, yt.astype(float))
+    with pytest.raises(NonFiniteLossError):
+        TransferRegressor(criterion=NaNLoss, max_epochs=1).fit(Xt, yt.astype(float))
