@@ -332,4 +332,3 @@ def run_timing(quick: bool = False, seeds: int = 1) -> Table:
             table, name, source, Xt, init, _TIMED, quick=quick, lr=lr, batch=batch
         )
     return table
-

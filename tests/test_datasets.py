@@ -2,16 +2,20 @@
 
 Real-data tests read the directory named by SKTRANSFER_DATA and skip when a
 file is missing. Everything else uses tiny files written here; the network is
-never used (``_fetch`` is replaced for every test).
+never used (``_fetch`` and ``_urlopen`` are replaced for every test).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
+import json
 import os
 import sys
+import time
 import urllib.error
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -32,15 +36,18 @@ from sktransfer.datasets import (
 
 # -- helpers --------------------------------------------------------------------
 
+REAL_FETCH = _base._fetch  # taken before any test replaces it
+
 
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
     """Fail loudly if a test would download anything for real."""
 
-    def forbidden(url, dest):
+    def forbidden(url, *args):
         raise AssertionError(f"test tried to download {url}")
 
     monkeypatch.setattr(_base, "_fetch", forbidden)
+    monkeypatch.setattr(_base, "_urlopen", forbidden)
 
 
 def _serve(monkeypatch, files: dict[str, bytes]) -> list[str]:
@@ -77,8 +84,37 @@ def _sha256(data: bytes) -> tuple[str, str]:
     return ("sha256", hashlib.sha256(data).hexdigest())
 
 
+def _register_local(monkeypatch, registry: dict, key: str, path: Path) -> None:
+    """Register the digest of a test file written under a canonical name.
+
+    Loaders verify local files against the registry, so a tiny stand-in file
+    needs its own digest there to be read.
+    """
+    remote = dataclasses.replace(registry[key], checksum=_sha256(path.read_bytes()))
+    monkeypatch.setitem(registry, key, remote)
+
+
+def _age(path: Path, seconds: float = 3600) -> None:
+    """Date ``path`` back, as verifications of just-written files are not kept."""
+    then = time.time_ns() - int(seconds * 1e9)
+    os.utime(path, ns=(then, then))
+
+
+def _count_hashes(monkeypatch) -> list[Path]:
+    """Record the files that ``_file_digest`` hashes from now on."""
+    hashed: list[Path] = []
+    digest = _base._file_digest
+
+    def counting(path, algorithm):
+        hashed.append(Path(path))
+        return digest(path, algorithm)
+
+    monkeypatch.setattr(_base, "_file_digest", counting)
+    return hashed
+
+
 @pytest.fixture
-def tiny_mnist(tmp_path):
+def tiny_mnist(tmp_path, monkeypatch):
     """A data dir with 3 train and 2 test 28x28 images in IDX files."""
     rng = np.random.default_rng(0)
     content = {}
@@ -88,8 +124,10 @@ def tiny_mnist(tmp_path):
         content[prefix] = images, labels
         folder = tmp_path / "mnist"
         folder.mkdir(exist_ok=True)
-        (folder / f"{prefix}-images-idx3-ubyte.gz").write_bytes(_idx_bytes(images))
-        (folder / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(_idx_bytes(labels))
+        for kind, array in [("images-idx3", images), ("labels-idx1", labels)]:
+            name = f"{prefix}-{kind}-ubyte.gz"
+            (folder / name).write_bytes(_idx_bytes(array))
+            _register_local(monkeypatch, _mnist._FILES, name, folder / name)
     return tmp_path, content
 
 
@@ -164,6 +202,23 @@ def test_registry_digests_match_real_files(subdir, remote):
     home = _real_data_home(subdir, remote.filename)
     algorithm, digest = remote.checksum
     assert _base._file_digest(home / subdir / remote.filename, algorithm) == digest
+
+
+# Downloadable files without a sha256, and what they are checked with instead:
+# no copy of them was available to compute one (see the registry comments).
+NO_SHA256 = {
+    "train-images-idx3-ubyte.gz": "md5",
+    "zip.train.gz": None,
+    "zip.test.gz": None,
+}
+
+
+@pytest.mark.parametrize(
+    "subdir, remote", REGISTRY, ids=[r.filename for _, r in REGISTRY]
+)
+def test_registry_uses_sha256_except_known_gaps(subdir, remote):
+    algorithm = remote.checksum[0] if remote.checksum else None
+    assert algorithm == NO_SHA256.get(remote.filename, "sha256")
 
 
 def test_mnist_train_images_use_md5():
@@ -264,6 +319,215 @@ def test_download_if_missing_false_does_not_fetch(tmp_path):
     assert not (tmp_path / "mnist").exists()
 
 
+class _FakeResponse:
+    """A file-like response serving ``chunks`` then EOF; each read advances
+    ``clock`` by ``step`` and records the size asked for."""
+
+    def __init__(self, chunks, clock=None, step=0.0):
+        self.chunks, self.clock, self.step = iter(chunks), clock, step
+        self.sizes: list[int] = []
+
+    def read(self, size):
+        self.sizes.append(size)
+        if self.clock is not None:
+            self.clock[0] += self.step
+        return next(self.chunks, b"")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class _HTTPResponse(_FakeResponse):
+    """Like http.client.HTTPResponse, with ``read1`` (preferred by _fetch)."""
+
+    read1 = _FakeResponse.read
+
+    def read(self, size):
+        raise AssertionError("read1 should be used")
+
+
+def _fake_clock(monkeypatch) -> list[float]:
+    now = [0.0]
+    monkeypatch.setattr(_base, "_clock", lambda: now[0])
+    return now
+
+
+@pytest.mark.parametrize("response_type", [_HTTPResponse, _FakeResponse])
+def test_fetch_copies_the_response_in_chunks(monkeypatch, tmp_path, response_type):
+    response = response_type([b"ab", b"cd"])
+    monkeypatch.setattr(_base, "_urlopen", lambda url: response)
+    REAL_FETCH("https://example.org/f.bin", tmp_path / "f.bin")
+    assert (tmp_path / "f.bin").read_bytes() == b"abcd"
+    assert response.sizes == [_base._CHUNK] * 3
+
+
+@pytest.mark.parametrize("deadline", [None, 5])
+def test_download_deadline_names_url_and_leaves_no_file(
+    monkeypatch, tmp_path, deadline
+):
+    if deadline is None:
+        deadline = 600
+        assert _base._DOWNLOAD_DEADLINE_S == deadline  # the default
+    else:
+        monkeypatch.setattr(_base, "_DOWNLOAD_DEADLINE_S", deadline)
+    # An endless trickle: each chunk arrives well within the per-read timeout.
+    endless = iter(lambda: b"x" * 10, None)
+    response = _HTTPResponse(endless, _fake_clock(monkeypatch), step=deadline / 5)
+    monkeypatch.setattr(_base, "_urlopen", lambda url: response)
+    monkeypatch.setattr(_base, "_fetch", REAL_FETCH)
+    url = "https://example.org/slow.bin"
+    remote = _base.RemoteFile("slow.bin", url, _sha256(b"good"))
+    with pytest.raises(FileNotFoundError) as info:
+        _base._fetch_file(remote, "sub", tmp_path, download_if_missing=True)
+    message = str(info.value)
+    assert url in message and f"deadline of {deadline} s" in message
+    assert isinstance(info.value.__cause__, TimeoutError)
+    assert len(response.sizes) == 6  # stopped at the first chunk past it
+    assert os.listdir(tmp_path / "sub") == []  # the partial file is gone
+
+
+def test_download_deadline_counts_the_connection(monkeypatch, tmp_path):
+    now = _fake_clock(monkeypatch)
+
+    def slow_open(url):
+        now[0] += _base._DOWNLOAD_DEADLINE_S + 1
+        return _HTTPResponse([b"late"])
+
+    monkeypatch.setattr(_base, "_urlopen", slow_open)
+    with pytest.raises(TimeoutError, match="https://example.org/f.bin"):
+        REAL_FETCH("https://example.org/f.bin", tmp_path / "f.bin")
+
+
+# -- local verification -----------------------------------------------------------
+
+
+@pytest.fixture
+def local_file(monkeypatch, tmp_path):
+    """A settled local file with its registry entry; a fresh memo; hash log."""
+    payload = b"local bytes"
+    path = tmp_path / "sub" / "f.bin"
+    path.parent.mkdir()
+    path.write_bytes(payload)
+    _age(path)
+    remote = _base.RemoteFile("f.bin", "https://example.org/f.bin", _sha256(payload))
+    monkeypatch.setattr(_base, "_VERIFIED", {})
+    return path, remote, _count_hashes(monkeypatch)
+
+
+def _load(remote, path):
+    return _base._fetch_file(remote, "sub", path.parents[1], download_if_missing=False)
+
+
+def test_local_file_is_hashed_once_then_trusted_by_stamp(monkeypatch, local_file):
+    path, remote, hashed = local_file
+    sidecar = path.with_name(".f.bin.verified")
+    assert _load(remote, path) == path
+    assert hashed == [path]
+    stat = path.stat()
+    assert json.loads(sidecar.read_text()) == {
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "algorithm": "sha256",
+        "digest": remote.checksum[1],
+    }
+    _load(remote, path)  # the in-process memo
+    monkeypatch.setattr(_base, "_VERIFIED", {})  # as in a new process
+    _load(remote, path)  # the sidecar
+    assert hashed == [path]
+    assert sorted(os.listdir(path.parent)) == [".f.bin.verified", "f.bin"]
+
+
+def test_local_file_changed_after_its_check_is_rejected(local_file):
+    path, remote, hashed = local_file
+    _load(remote, path)
+    path.write_bytes(b"local bytez")  # same size, new content and mtime
+    _age(path, 60)
+    with pytest.raises(ChecksumError) as info:
+        _load(remote, path)
+    message = str(info.value)
+    assert str(path) in message
+    assert remote.checksum[1] in message  # expected
+    assert hashlib.sha256(b"local bytez").hexdigest() in message  # actual
+    assert "delete it so that it is downloaded again" in message
+    assert remote.url in message
+    assert len(hashed) == 2
+
+
+def test_new_registered_digest_is_checked_despite_the_record(local_file):
+    path, remote, hashed = local_file
+    _load(remote, path)
+    other = dataclasses.replace(remote, checksum=_sha256(b"another release"))
+    with pytest.raises(ChecksumError, match="Checksum mismatch"):
+        _load(other, path)
+    assert len(hashed) == 2
+
+
+def test_garbled_sidecar_means_hashing_again(monkeypatch, local_file):
+    path, remote, hashed = local_file
+    path.with_name(".f.bin.verified").write_text("{not json")
+    _load(remote, path)
+    assert len(hashed) == 1
+    monkeypatch.setattr(_base, "_VERIFIED", {})
+    _load(remote, path)  # the sidecar was rewritten
+    assert len(hashed) == 1
+
+
+def test_just_written_file_is_not_trusted_by_stamp(local_file):
+    # Its stamp may not change if it is rewritten within the timestamp
+    # granularity, so it is hashed again until it has settled.
+    path, remote, hashed = local_file
+    path.write_bytes(path.read_bytes())
+    _load(remote, path)
+    _load(remote, path)
+    assert len(hashed) == 2
+    assert not path.with_name(".f.bin.verified").exists()
+
+
+@pytest.mark.parametrize("read_only", ["mode", "file-system"])
+def test_read_only_data_directory_falls_back_to_memo(
+    monkeypatch, local_file, read_only
+):
+    path, remote, hashed = local_file
+    if read_only == "mode":  # respected even by root, who could write
+        mode = path.parent.stat().st_mode
+        path.parent.chmod(0o555)
+    else:
+
+        def refuse(target, text):
+            raise OSError(30, "Read-only file system", str(target))
+
+        monkeypatch.setattr(_base, "_write_atomic", refuse)
+    try:
+        _load(remote, path)
+        _load(remote, path)
+        assert hashed == [path]  # once per process
+        assert os.listdir(path.parent) == ["f.bin"]
+        monkeypatch.setattr(_base, "_VERIFIED", {})  # as in a new process
+        _load(remote, path)
+        assert len(hashed) == 2
+    finally:
+        if read_only == "mode":
+            path.parent.chmod(mode)
+
+
+def test_unregistered_local_file_is_not_hashed(local_file):
+    path, remote, hashed = local_file
+    assert _load(dataclasses.replace(remote, checksum=None), path) == path
+    assert hashed == []
+
+
+def test_load_mnist_rejects_a_truncated_local_file(tiny_mnist):
+    home, _ = tiny_mnist
+    path = home / "mnist" / "t10k-images-idx3-ubyte.gz"
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(ChecksumError) as info:
+        load_mnist(data_home=home)
+    assert str(path) in str(info.value) and "delete it" in str(info.value)
+
+
 # -- MNIST (IDX) ----------------------------------------------------------------
 
 
@@ -302,7 +566,10 @@ def test_read_idx_rejects_bad_files(tmp_path, raw, match):
     path.write_bytes(raw)
     with pytest.raises(ValueError, match=match) as info:
         _mnist._read_idx(path, ndim=3)
-    assert "bad-idx3-ubyte.gz" in str(info.value)
+    assert str(path) in str(info.value)
+    assert "delete it so that it is downloaded again" in str(info.value)
+    if match == "not a valid gzip":  # the reader's own error stays attached
+        assert isinstance(info.value.__cause__, (OSError, EOFError, zlib.error))
 
 
 def test_read_idx_payload_size_mismatch(tmp_path):
@@ -362,15 +629,19 @@ def test_load_mnist_real_checksums_reject_a_bad_download(monkeypatch, tmp_path):
     assert os.listdir(tmp_path / "mnist") == []
 
 
-def test_load_mnist_inconsistent_files(tiny_mnist):
+def test_load_mnist_inconsistent_files(tiny_mnist, monkeypatch):
     home, _ = tiny_mnist
     labels = home / "mnist" / "t10k-labels-idx1-ubyte.gz"
     labels.write_bytes(_idx_bytes(np.array([1, 2, 3])))
-    with pytest.raises(ValueError, match="holds 2 images but"):
+    _register_local(monkeypatch, _mnist._FILES, labels.name, labels)
+    with pytest.raises(ValueError, match="holds 2 images but") as info:
         load_mnist(data_home=home)
+    assert "delete both files" in str(info.value)
     labels.write_bytes(_idx_bytes(np.array([1, 12])))
-    with pytest.raises(ValueError, match="outside 0..9"):
+    _register_local(monkeypatch, _mnist._FILES, labels.name, labels)
+    with pytest.raises(ValueError, match="outside 0..9") as info:
         load_mnist(data_home=home)
+    assert str(labels) in str(info.value)
 
 
 def test_load_mnist_invalid_subset(tmp_path):
@@ -406,6 +677,86 @@ def test_read_esl_rejects_wrong_width(tmp_path):
     path.write_bytes(gzip.compress(b"1.0 0.5 0.5\n"))
     with pytest.raises(ValueError, match="257 values per line"):
         _usps._read_esl(path)
+
+
+_ESL_OK = _esl_bytes(*_esl_sample(3, 4))
+_ESL_TEXT = gzip.decompress(_ESL_OK)
+
+
+@pytest.mark.parametrize(
+    "raw, match",
+    [
+        (_ESL_OK[:-30], "not a valid gzip"),
+        (_ESL_OK[: len(_ESL_OK) // 2], "not a valid gzip"),
+        (_ESL_OK[:-8] + b"\0" * 8, "not a valid gzip"),
+        (b"\x89PNG garbage" * 10, "not a valid gzip"),
+        (gzip.compress(_ESL_TEXT[:-300]), "not a table of numbers"),
+        (gzip.compress(_ESL_TEXT.replace(b"0.", b"O.", 1)), "not a table"),
+        (gzip.compress(b"\xff\xfe\x00binary"), "not a table of numbers"),
+        (gzip.compress(b""), "holds no data"),
+    ],
+    ids=[
+        "truncated-trailer",
+        "truncated-half",
+        "bad-crc",
+        "garbage",
+        "truncated-text",
+        "bad-number",
+        "binary-text",
+        "empty",
+    ],
+)
+def test_load_usps_rejects_corrupt_esl_files(tmp_path, raw, match):
+    path = tmp_path / "usps" / "zip.test.gz"
+    path.parent.mkdir()
+    path.write_bytes(raw)
+    with pytest.raises(ValueError, match=match) as info:
+        load_usps(subset="test", data_home=tmp_path, download_if_missing=False)
+    assert str(path) in str(info.value)
+    assert "delete it so that it is downloaded again" in str(info.value)
+    if match != "holds no data":
+        assert info.value.__cause__ is not None
+
+
+def _write_h5(path: Path, n: int = 20) -> None:
+    h5py = pytest.importorskip("h5py")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "w") as f:
+        for name in ("train", "test"):
+            f.create_dataset(f"{name}/data", data=np.full((n, 256), 0.5, np.float32))
+            f.create_dataset(f"{name}/target", data=np.arange(n, dtype=np.int32) % 10)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "tail-cut", "garbage", "empty"])
+def test_load_usps_rejects_corrupt_h5(tmp_path, damage):
+    path = tmp_path / "usps" / "usps.h5"
+    _write_h5(path)
+    raw = path.read_bytes()
+    damaged = {
+        "truncated": raw[: len(raw) // 2],
+        "tail-cut": raw[:-1],
+        "garbage": bytes(range(256)) * (len(raw) // 256),
+        "empty": b"",
+    }[damage]
+    path.write_bytes(damaged)
+    with pytest.raises(ValueError, match="not a readable HDF5 file") as info:
+        load_usps(data_home=tmp_path, download_if_missing=False)
+    message = str(info.value)
+    assert str(path) in message
+    assert "replace it" in message and "zip.train.gz" in message
+    assert isinstance(info.value.__cause__, OSError)
+
+
+def test_load_usps_rejects_h5_without_the_subset(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    path = tmp_path / "usps" / "usps.h5"
+    path.parent.mkdir()
+    with h5py.File(path, "w") as f:
+        f.create_dataset("train/data", data=np.zeros((2, 256), np.float32))
+    with pytest.raises(ValueError, match="no 'test/data' and 'test/target'") as info:
+        load_usps(subset="test", data_home=tmp_path)
+    assert str(path) in str(info.value)
+    assert isinstance(info.value.__cause__, KeyError)
 
 
 @pytest.mark.parametrize("subset", ["train", "test"])
@@ -495,10 +846,12 @@ def _write_mat(path: Path, fts, labels) -> None:
         ("caltech", "Caltech10_SURF_L10.mat"),
     ],
 )
-def test_load_office_caltech10_tiny_file(tmp_path, domain, filename):
+def test_load_office_caltech10_tiny_file(monkeypatch, tmp_path, domain, filename):
     fts = np.arange(5 * 800, dtype=np.uint8).reshape(5, 800)
     labels = np.array([[1], [2], [10], [6], [1]], dtype=np.uint8)
-    _write_mat(tmp_path / "office_caltech10_surf" / filename, fts, labels)
+    path = tmp_path / "office_caltech10_surf" / filename
+    _write_mat(path, fts, labels)
+    _register_local(monkeypatch, _office_caltech._DOMAINS, domain, path)
     bunch = load_office_caltech10(domain, data_home=tmp_path)
     assert bunch.data.dtype == np.float64
     np.testing.assert_array_equal(bunch.data, fts)
@@ -527,14 +880,60 @@ def test_load_office_caltech10_tiny_file(tmp_path, domain, filename):
     pd.testing.assert_series_equal(y, frame_bunch.target)
 
 
-def test_load_office_caltech10_rejects_bad_files(tmp_path):
+def test_load_office_caltech10_rejects_bad_files(monkeypatch, tmp_path):
     path = tmp_path / "office_caltech10_surf" / "dslr_SURF_L10.mat"
     _write_mat(path, np.zeros((2, 800)), np.array([[0], [3]]))
+    _register_local(monkeypatch, _office_caltech._DOMAINS, "dslr", path)
     with pytest.raises(ValueError, match="labels must be in 1..10"):
         load_office_caltech10("dslr", data_home=tmp_path)
     _write_mat(path, np.zeros((2, 10)), np.array([[1], [3]]))
-    with pytest.raises(ValueError, match=r"fts of shape \(n, 800\)"):
+    _register_local(monkeypatch, _office_caltech._DOMAINS, "dslr", path)
+    with pytest.raises(ValueError, match=r"fts of shape \(n, 800\)") as info:
         load_office_caltech10("dslr", data_home=tmp_path)
+    assert str(path) in str(info.value) and "delete it" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "damage", ["truncated", "truncated-compressed", "header-only", "garbage", "empty"]
+)
+def test_load_office_caltech10_rejects_corrupt_mat(monkeypatch, tmp_path, damage):
+    savemat = pytest.importorskip("scipy.io").savemat
+    path = tmp_path / "office_caltech10_surf" / "webcam_SURF_L10.mat"
+    path.parent.mkdir()
+    content = {"fts": np.ones((4, 800), np.uint8), "labels": np.ones((4, 1))}
+    savemat(path, content, do_compression=damage == "truncated-compressed")
+    raw = path.read_bytes()
+    damaged = {
+        "truncated": raw[: len(raw) // 2],
+        "truncated-compressed": raw[: len(raw) // 2],
+        "header-only": raw[:128],
+        "garbage": b"\x00\x01garbage" * 20,
+        "empty": b"",
+    }[damage]
+    path.write_bytes(damaged)
+    # Registered as-is, so that the reader (not the checksum) has to object.
+    _register_local(monkeypatch, _office_caltech._DOMAINS, "webcam", path)
+    # A bare header is a valid MAT file, just without the variables.
+    match = "no 'fts'" if damage == "header-only" else "not a readable MAT file"
+    with pytest.raises(ValueError, match=match) as info:
+        load_office_caltech10("webcam", data_home=tmp_path)
+    assert str(path) in str(info.value)
+    assert "delete it so that it is downloaded again" in str(info.value)
+    if damage != "header-only":
+        assert info.value.__cause__ is not None
+
+
+def test_load_office_caltech10_rejects_a_local_file_with_the_wrong_digest(tmp_path):
+    # A readable file, but not the registered release: caught before parsing.
+    path = tmp_path / "office_caltech10_surf" / "dslr_SURF_L10.mat"
+    _write_mat(path, np.ones((2, 800)), np.array([[1], [2]]))
+    with pytest.raises(ChecksumError) as info:
+        load_office_caltech10("dslr", data_home=tmp_path)
+    message = str(info.value)
+    assert str(path) in message
+    assert _office_caltech._DOMAINS["dslr"].checksum[1] in message
+    assert _base._file_digest(path, "sha256") in message
+    assert "delete it so that it is downloaded again" in message
 
 
 def test_load_office_caltech10_invalid_domain(tmp_path):
@@ -599,6 +998,21 @@ def test_real_data_through_environment_variable():
     # data_home=None: the SKTRANSFER_DATA directory is used.
     _, y = load_mnist(download_if_missing=False, return_X_y=True)
     assert len(y) == 10000
+
+
+def test_real_data_is_hashed_once_per_process(monkeypatch):
+    home = _real_data_home("mnist", "t10k-images-idx3-ubyte.gz")
+    _real_data_home("mnist", "t10k-labels-idx1-ubyte.gz")
+    monkeypatch.setattr(_base, "_VERIFIED", {})
+    hashed = _count_hashes(monkeypatch)
+    load_mnist(data_home=home, download_if_missing=False)
+    first = list(hashed)
+    assert len(first) <= 2  # none where a writable directory holds sidecars
+    load_mnist(data_home=home, download_if_missing=False)
+    assert hashed == first  # even in a read-only directory (the memo)
+    folder = home / "mnist"
+    if not folder.stat().st_mode & 0o222:  # nothing written there, even by root
+        assert not [name for name in os.listdir(folder) if name.endswith(".verified")]
 
 
 USPS_COUNTS = {

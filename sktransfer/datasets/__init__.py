@@ -2,7 +2,11 @@
 
 Each loader reads canonical files from a data directory (see
 :func:`get_data_home`) and downloads a missing file, with checksum
-verification, unless ``download_if_missing=False``.
+verification, unless ``download_if_missing=False``. A local file with a
+registered checksum is verified the first time it is read, and again only
+when its size or modification time change; the result is kept in a sidecar
+file ``.<name>.verified`` (or in memory where the directory is read-only).
+A damaged file raises an error that names it and says how to recover.
 """
 
 from ._base import ChecksumError, get_data_home

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import importlib
+import json
 import logging
 import os
-import shutil
+import time
 import urllib.request
 import uuid
 import warnings
@@ -20,12 +22,25 @@ __all__ = ["ChecksumError", "RemoteFile", "get_data_home"]
 logger = logging.getLogger(__name__)
 
 DATA_ENV_VAR = "SKTRANSFER_DATA"
-_FETCH_TIMEOUT_S = 60
+_FETCH_TIMEOUT_S = 60  # per blocking socket operation (connect, one read)
+_DOWNLOAD_DEADLINE_S = 600  # for a whole download, so a trickle cannot hang it
 _CHUNK = 1 << 20
+# A file modified this recently may change again within the file system's
+# timestamp granularity without changing its (size, mtime) stamp (git's "racy
+# clean" problem), so its verification is not recorded until it has settled.
+_SETTLE_S = 2.0
+_REDOWNLOAD = (
+    "delete it so that it is downloaded again, or replace it with an intact copy"
+)
+
+# Clock of the download deadline; a module attribute so tests can replace it.
+_clock = time.monotonic
+# Per-process memo of verified local files: path -> record (see _verify_local).
+_VERIFIED: dict[str, dict[str, int | str]] = {}
 
 
 class ChecksumError(OSError):
-    """A downloaded file does not match its registered checksum."""
+    """A data file does not match its registered checksum."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +56,7 @@ class RemoteFile:
     checksum : tuple of (str, str) or None
         ``(algorithm, hexdigest)`` for :func:`hashlib.new`, e.g.
         ``("sha256", "...")``; ``None`` when no digest is known, in which case
-        a download is kept with a warning.
+        a download is kept with a warning and a local copy is not verified.
     """
 
     filename: str
@@ -104,17 +119,40 @@ def _file_digest(path: Path, algorithm: str) -> str:
     return digest.hexdigest()
 
 
-def _fetch(url: str, dest: Path) -> None:
-    """Write the bytes at ``url`` to ``dest`` (the only code touching network).
+def _bad_file(path: Path, problem: str, fix: str = _REDOWNLOAD) -> ValueError:
+    """Return the error for a data file that cannot be used, with a remedy."""
+    return ValueError(
+        f"Data file {str(path)!r} cannot be used: {problem}. It is corrupt, "
+        f"truncated or not the expected file; {fix}."
+    )
 
-    Tests replace this function to stay offline.
-    """
+
+def _urlopen(url: str) -> http.client.HTTPResponse:
+    """Open ``url`` (the only code touching the network); tests replace it."""
     request = urllib.request.Request(url, headers={"User-Agent": "sktransfer"})
-    with (
-        urllib.request.urlopen(request, timeout=_FETCH_TIMEOUT_S) as response,
-        open(dest, "wb") as fh,
-    ):
-        shutil.copyfileobj(response, fh, _CHUNK)
+    return urllib.request.urlopen(request, timeout=_FETCH_TIMEOUT_S)
+
+
+def _fetch(url: str, dest: Path) -> None:
+    """Write the bytes at ``url`` to ``dest`` within ``_DOWNLOAD_DEADLINE_S``.
+
+    The socket timeout bounds each stall; the deadline bounds the whole
+    download, checked after every chunk, so it can be overrun by at most one
+    read. On failure ``dest`` may hold partial bytes; the caller discards it.
+    Tests replace this function (or ``_urlopen``) to stay offline.
+    """
+    deadline = _clock() + _DOWNLOAD_DEADLINE_S
+    with _urlopen(url) as response, open(dest, "wb") as fh:
+        # read1 returns what has arrived instead of waiting for a full chunk,
+        # so a slow server cannot keep one read going long past the deadline.
+        read = getattr(response, "read1", None) or response.read
+        while chunk := read(_CHUNK):
+            if _clock() > deadline:
+                raise TimeoutError(
+                    f"downloading {url} took longer than the overall deadline "
+                    f"of {_DOWNLOAD_DEADLINE_S} s"
+                )
+            fh.write(chunk)
 
 
 def _missing_message(filenames: list[str], folder: Path, reason: str) -> str:
@@ -173,6 +211,74 @@ def _download(
     return target
 
 
+def _sidecar(path: Path) -> Path:
+    return path.with_name(f".{path.name}.verified")
+
+
+def _read_sidecar(path: Path) -> object:
+    try:
+        return json.loads(_sidecar(path).read_text())
+    except (OSError, ValueError):  # absent, unreadable or garbled: re-verify
+        return None
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.part")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def _record_verified(path: Path, record: dict[str, int | str]) -> None:
+    """Remember that ``path`` matched its digest, in process and on disk."""
+    _VERIFIED[str(path)] = record
+    try:
+        # A directory without write permission (e.g. data shared by CI jobs)
+        # is left alone even where writing would succeed, as for root.
+        if path.parent.stat().st_mode & 0o222:
+            _write_atomic(_sidecar(path), json.dumps(record))
+    except OSError as exc:
+        # A read-only data directory: the in-process memo still saves
+        # re-hashing within this process.
+        logger.debug("Could not record the verification of %s: %s", path, exc)
+
+
+def _verify_local(path: Path, remote: RemoteFile) -> None:
+    """Check ``path`` against the checksum of ``remote``, cheaply.
+
+    The file is hashed only when its size or modification time differ from
+    those recorded at its last successful check, in this process or in the
+    sidecar file ``.<name>.verified`` next to it. A file modified less than
+    ``_SETTLE_S`` ago is hashed at every call.
+    """
+    if remote.checksum is None:
+        return
+    algorithm, expected = remote.checksum[0], remote.checksum[1].lower()
+    stat = path.stat()
+    record: dict[str, int | str] = {
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "algorithm": algorithm,
+        "digest": expected,
+    }
+    if _VERIFIED.get(str(path)) == record or _read_sidecar(path) == record:
+        _VERIFIED[str(path)] = record
+        return
+    actual = _file_digest(path, algorithm)
+    if actual != expected:
+        raise ChecksumError(
+            f"Checksum mismatch for data file {str(path)!r}: expected "
+            f"{algorithm} {expected}, got {actual}. It is corrupt, truncated or "
+            f"another version; delete it so that it is downloaded again from "
+            f"{remote.url}, or replace it with the original file."
+        )
+    if abs(time.time() - stat.st_mtime) >= _SETTLE_S:
+        _record_verified(path, record)
+
+
 def _fetch_file(
     remote: RemoteFile,
     subdir: str,
@@ -180,14 +286,17 @@ def _fetch_file(
     download_if_missing: bool,
     alternatives: tuple[str, ...] = (),
 ) -> Path:
-    """Return the local path of ``remote``, downloading it if allowed.
+    """Return the verified local path of ``remote``, downloading it if allowed.
 
-    ``alternatives`` are other file names the caller would also have accepted;
-    they are only named in the error message.
+    A local file with a registered checksum is verified (see
+    :func:`_verify_local`) before any reader parses it. ``alternatives`` are
+    other file names the caller would also have accepted; they are only named
+    in the error message.
     """
     folder = get_data_home(data_home) / subdir
     path = folder / remote.filename
     if path.is_file():
+        _verify_local(path, remote)
         return path
     if not download_if_missing:
         raise FileNotFoundError(

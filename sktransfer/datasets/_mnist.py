@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import RemoteFile, _fetch_file
+from ._base import RemoteFile, _bad_file, _fetch_file
 
 __all__ = ["load_mnist"]
 
@@ -24,8 +24,10 @@ def _remote(filename: str, checksum: tuple[str, str]) -> RemoteFile:
     return RemoteFile(filename, _MIRROR + filename, checksum)
 
 
-# Digests of the original LeCun files. Only the md5 of the training images is
-# known here, so that entry is verified with md5.
+# Digests of the original LeCun files. The sha256 digests were computed from
+# byte-identical copies (see shared/data/mnist/PROVENANCE.md); no copy of the
+# training images was available to compute one, so that entry keeps the
+# published md5, which still detects corrupt and truncated files.
 _FILES: dict[str, RemoteFile] = {
     f.filename: f
     for f in [
@@ -86,29 +88,34 @@ applied to document recognition", Proceedings of the IEEE 86(11), 1998.
 
 def _read_idx(path: str | os.PathLike[str], ndim: int) -> np.ndarray:
     """Read a gzip-compressed IDX file of unsigned bytes with ``ndim`` axes."""
-    name = os.fspath(path)
-    try:
-        with gzip.open(path, "rb") as fh:
-            raw = fh.read()
-    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise ValueError(f"{name!r} is not a valid gzip file: {exc}") from exc
+    path = Path(path)
+    # Opened here so that a missing or unreadable file keeps its own OSError;
+    # only errors in the bytes below are reported as a bad file.
+    with open(path, "rb") as fh:
+        try:
+            with gzip.open(fh, "rb") as gz:
+                raw = gz.read()
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            raise _bad_file(path, f"not a valid gzip file ({exc})") from exc
     expected = (_IDX_UBYTE << 8) | ndim
     magic = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else None
     if magic != expected:
         found = "none (file too short)" if magic is None else f"{magic:#010x}"
-        raise ValueError(
-            f"{name!r} is not an IDX file of unsigned bytes with {ndim} "
-            f"dimension(s): magic number {found}, expected {expected:#010x}."
+        raise _bad_file(
+            path,
+            f"not an IDX file of unsigned bytes with {ndim} dimension(s): magic "
+            f"number {found}, expected {expected:#010x}",
         )
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise ValueError(f"{name!r}: IDX header is truncated.")
+        raise _bad_file(path, "the IDX header is truncated")
     shape = struct.unpack(f">{ndim}I", raw[4:header])
     size = math.prod(shape)
     if len(raw) - header != size:
-        raise ValueError(
-            f"{name!r}: IDX header announces shape {shape} ({size} bytes) but "
-            f"the payload has {len(raw) - header} bytes."
+        raise _bad_file(
+            path,
+            f"the IDX header announces shape {shape} ({size} bytes) but the "
+            f"payload has {len(raw) - header} bytes",
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
@@ -159,8 +166,12 @@ def load_mnist(
     ------
     FileNotFoundError
         If a file is missing and cannot be downloaded.
+    ChecksumError
+        If a local file does not match its registered checksum (checked the
+        first time it is read, then only when its size or mtime change).
     ValueError
-        If a file is not a valid IDX file.
+        If a file is corrupt, truncated or not a valid IDX file; the message
+        names the file and says how to recover.
 
     Examples
     --------
@@ -180,12 +191,15 @@ def load_mnist(
     pixels = _read_idx(paths[0], ndim=3)
     labels = _read_idx(paths[1], ndim=1)
     if pixels.shape[0] != labels.shape[0]:
-        raise ValueError(
+        raise _bad_file(
+            paths[1],
             f"{paths[0].name!r} holds {pixels.shape[0]} images but "
-            f"{paths[1].name!r} holds {labels.shape[0]} labels."
+            f"{paths[1].name!r} holds {labels.shape[0]} labels",
+            "delete both files so that they are downloaded again, or replace "
+            "them with intact copies",
         )
     if labels.size and labels.max() > 9:
-        raise ValueError(f"{paths[1].name!r} holds labels outside 0..9.")
+        raise _bad_file(paths[1], "it holds labels outside 0..9")
 
     data = (pixels.astype(np.float32) / np.float32(255.0))[:, np.newaxis]
     target = labels.astype(np.int64)

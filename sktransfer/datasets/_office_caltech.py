@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import RemoteFile, _fetch_file, _import_optional
+from ._base import RemoteFile, _bad_file, _fetch_file, _import_optional
 
 __all__ = ["load_office_caltech10"]
 
@@ -82,6 +84,19 @@ Caltech technical report, 2007.
 """
 
 
+def _read_mat(path: Path, loadmat: Callable[..., dict]) -> dict:
+    """Read a MAT file, reporting damaged bytes as a bad file."""
+    # Opened here so that a missing or unreadable file keeps its own OSError.
+    # On damaged bytes scipy raises MatReadError, ValueError, TypeError,
+    # IndexError, OSError, zlib.error, ZeroDivisionError, ...: any error while
+    # parsing the open file means the file is bad.
+    with open(path, "rb") as fh:
+        try:
+            return loadmat(fh)
+        except Exception as exc:
+            raise _bad_file(path, f"not a readable MAT file ({exc!r})") from exc
+
+
 def load_office_caltech10(
     domain: str,
     *,
@@ -132,7 +147,13 @@ def load_office_caltech10(
     FileNotFoundError
         If the file is missing and cannot be downloaded.
     ImportError
-        If ``scipy`` is not installed.
+        If ``scipy`` is not installed (checked before any download).
+    ChecksumError
+        If the local file does not match its registered sha256 (checked the
+        first time it is read, then only when its size or mtime change).
+    ValueError
+        If the file is corrupt, truncated or does not hold the expected
+        variables; the message names the file and says how to recover.
 
     Examples
     --------
@@ -148,20 +169,24 @@ def load_office_caltech10(
     """
     if domain not in _DOMAINS:
         raise ValueError(f"domain must be one of {list(_DOMAINS)}, got {domain!r}.")
-    path = _fetch_file(_DOMAINS[domain], _SUBDIR, data_home, download_if_missing)
+    # Before any download: a file that cannot be read is not worth fetching.
     loadmat = _import_optional("scipy.io").loadmat
-    mat = loadmat(path)
+    # The file is verified before it is parsed: scipy's MAT reader can even
+    # crash the interpreter on damaged bytes.
+    path = _fetch_file(_DOMAINS[domain], _SUBDIR, data_home, download_if_missing)
+    mat = _read_mat(path, loadmat)
     if "fts" not in mat or "labels" not in mat:
-        raise ValueError(f"{str(path)!r} has no 'fts' and 'labels' variables.")
+        raise _bad_file(path, "it has no 'fts' and 'labels' variables")
     data = np.asarray(mat["fts"], dtype=np.float64)
     labels = np.asarray(mat["labels"]).ravel()
     if data.ndim != 2 or data.shape[1] != _N_FEATURES or len(labels) != len(data):
-        raise ValueError(
-            f"{str(path)!r}: expected fts of shape (n, {_N_FEATURES}) and n "
-            f"labels, got {data.shape} and {labels.shape}."
+        raise _bad_file(
+            path,
+            f"expected fts of shape (n, {_N_FEATURES}) and n labels, got "
+            f"{data.shape} and {labels.shape}",
         )
     if labels.size and not (labels.min() >= 1 and labels.max() <= 10):
-        raise ValueError(f"{str(path)!r}: labels must be in 1..10.")
+        raise _bad_file(path, "its labels must be in 1..10")
     target = labels.astype(np.int64) - 1
 
     feature_names = [f"surf_{i:03d}" for i in range(_N_FEATURES)]

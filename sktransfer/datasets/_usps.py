@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import gzip
 import os
+import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import RemoteFile, _fetch_file, _import_optional, get_data_home
+from ._base import (
+    _REDOWNLOAD,
+    RemoteFile,
+    _bad_file,
+    _fetch_file,
+    _import_optional,
+    get_data_home,
+)
 
 __all__ = ["load_usps"]
 
@@ -18,13 +27,20 @@ _H5_NAME = "usps.h5"
 _ESL_URL = "https://hastie.su.domains/ElemStatLearn/datasets/"
 
 # usps.h5 has no public download address (the Kaggle copy needs a login), so
-# only the ESL text files are downloadable. No digest of them is known here.
+# only the ESL text files are downloadable. No digest of them is known here
+# (no copy was available to compute one), so a download is kept with a warning
+# and a local copy is not verified; the reader still rejects damaged files.
 _FILES: dict[str, RemoteFile] = {
     name: RemoteFile(name, _ESL_URL + name, None)
     for name in ("zip.train.gz", "zip.test.gz")
 }
 _SUBSETS = ("train", "test")
 _SIDE = 16
+# usps.h5 cannot be downloaded again, but the ESL files are read without it.
+_H5_FIX = (
+    "replace it with an intact copy, or delete it so that the ESL files "
+    "zip.train.gz and zip.test.gz are read instead (downloaded when missing)"
+)
 
 DESCR = """\
 USPS handwritten digits
@@ -52,29 +68,47 @@ research", IEEE TPAMI 16(5), 1994.
 
 def _read_h5(path: Path, subset: str) -> tuple[np.ndarray, np.ndarray]:
     h5py = _import_optional("h5py")
-    with h5py.File(path, "r") as f:
+    # Opened here so that a missing or unreadable file keeps its own OSError;
+    # h5py reports damaged bytes as OSError, or KeyError for a damaged index.
+    with open(path, "rb") as fh:
         try:
-            data = f[subset]["data"][()]
-            target = f[subset]["target"][()]
+            with h5py.File(fh, "r") as f:
+                data = f[subset]["data"][()]
+                target = f[subset]["target"][()]
         except KeyError as exc:
-            raise ValueError(
-                f"{str(path)!r} has no '{subset}/data' and '{subset}/target' datasets."
+            raise _bad_file(
+                path,
+                f"it has no '{subset}/data' and '{subset}/target' datasets",
+                _H5_FIX,
             ) from exc
+        except (OSError, RuntimeError, ValueError, TypeError) as exc:
+            raise _bad_file(path, f"not a readable HDF5 file ({exc})", _H5_FIX) from exc
     return np.asarray(data, dtype=np.float32), np.asarray(target)
 
 
 def _read_esl(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Read an ESL ``zip.*.gz`` file: per line a label then 256 values."""
-    with gzip.open(path, "rt") as fh:
-        table = np.loadtxt(fh, dtype=np.float64, ndmin=2)
+    with open(path, "rb") as fh:
+        try:
+            with gzip.open(fh, "rt") as text, warnings.catch_warnings():
+                # An empty file is reported below, not as loadtxt's warning.
+                warnings.filterwarnings("ignore", "loadtxt: input contained no data")
+                table = np.loadtxt(text, dtype=np.float64, ndmin=2)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            raise _bad_file(path, f"not a valid gzip file ({exc})") from exc
+        except ValueError as exc:  # text that is not a table of numbers
+            raise _bad_file(path, f"not a table of numbers ({exc})") from exc
+    if table.shape[0] == 0:
+        raise _bad_file(path, "it holds no data")
     if table.shape[1] != 1 + _SIDE * _SIDE:
-        raise ValueError(
-            f"{str(path)!r}: expected {1 + _SIDE * _SIDE} values per line "
-            f"(label and {_SIDE}x{_SIDE} pixels), found {table.shape[1]}."
+        raise _bad_file(
+            path,
+            f"expected {1 + _SIDE * _SIDE} values per line (label and "
+            f"{_SIDE}x{_SIDE} pixels), found {table.shape[1]}",
         )
     labels = table[:, 0]
     if not np.array_equal(labels, np.round(labels)):
-        raise ValueError(f"{str(path)!r}: labels are not whole numbers.")
+        raise _bad_file(path, "its labels are not whole numbers")
     # ESL pixels are in [-1, 1]; map to [0, 1] like usps.h5.
     data = ((table[:, 1:] + 1.0) / 2.0).astype(np.float32)
     return data, labels
@@ -100,7 +134,8 @@ def load_usps(
     when present (reading it needs ``h5py``); otherwise the ESL text file
     ``usps/zip.train.gz`` or ``usps/zip.test.gz`` is read, and downloaded
     when missing. No checksum is known for the ESL files, so a download is
-    kept with a warning.
+    kept with a warning and a local copy is not verified; a damaged file is
+    still rejected by the reader.
 
     Parameters
     ----------
@@ -129,6 +164,9 @@ def load_usps(
         If neither file is present and the ESL file cannot be downloaded.
     ImportError
         If ``usps.h5`` is used and ``h5py`` is not installed.
+    ValueError
+        If the file read is corrupt, truncated or does not hold the expected
+        data; the message names the file and says how to recover.
 
     Examples
     --------
@@ -139,27 +177,29 @@ def load_usps(
     """
     if subset not in _SUBSETS:
         raise ValueError(f"subset must be one of {list(_SUBSETS)}, got {subset!r}.")
-    h5_path = get_data_home(data_home) / _SUBDIR / _H5_NAME
-    if h5_path.is_file():
-        pixels, labels = _read_h5(h5_path, subset)
+    path = get_data_home(data_home) / _SUBDIR / _H5_NAME
+    if path.is_file():
+        pixels, labels = _read_h5(path, subset)
+        fix = _H5_FIX
     else:
-        esl_path = _fetch_file(
+        path = _fetch_file(
             _FILES[f"zip.{subset}.gz"],
             _SUBDIR,
             data_home,
             download_if_missing,
             alternatives=(_H5_NAME,),
         )
-        pixels, labels = _read_esl(esl_path)
+        pixels, labels = _read_esl(path)
+        fix = _REDOWNLOAD
 
     if pixels.ndim != 2 or pixels.shape[1] != _SIDE * _SIDE:
-        raise ValueError(
-            f"USPS {subset} data has shape {pixels.shape}, expected (n, 256)."
+        raise _bad_file(
+            path, f"the {subset} data has shape {pixels.shape}, expected (n, 256)", fix
         )
     if len(labels) != len(pixels) or (
         labels.size and not (labels.min() >= 0 and labels.max() <= 9)
     ):
-        raise ValueError(f"USPS {subset} labels are inconsistent with the data.")
+        raise _bad_file(path, f"the {subset} labels do not match the data", fix)
     data = np.ascontiguousarray(pixels.reshape(-1, 1, _SIDE, _SIDE))
     target = labels.astype(np.int64)
     if return_X_y:
