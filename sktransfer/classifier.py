@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from ._input import validate_samples
+from ._params import InstanceOf, Interval
 from ._supervised import NetworkEstimator
 from .source import ResolvedSource
 
@@ -134,7 +135,8 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
     callbacks : list of skorch callbacks, default=None
         Extra skorch callbacks (early stopping, LR schedules, checkpoints).
     device : str, default="cpu"
-        Torch device to train on.
+        Torch device to train on; ``"auto"`` takes CUDA when available. A
+        device this machine lacks is refused in ``fit``.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation of fresh layers, shuffling and dropout.
         An int makes ``fit`` reproducible; the global torch RNG is left as it
@@ -202,6 +204,10 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
 
     _task = "classifier"
     _outputs_name = "classes"
+    _constraints = {
+        **NetworkEstimator._constraints,
+        "unlabelled": [None, Interval(Real), InstanceOf(str, "a str")],
+    }
 
     def __init__(
         self,

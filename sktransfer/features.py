@@ -18,7 +18,7 @@ from ._input import validate_samples
 from ._network import trace
 from ._network.blocks import resolve_layer
 from ._network.modes import StopForward, capture, eval_mode, lock_for
-from ._params import InstanceOf, Interval, Options
+from ._params import Device, InstanceOf, Interval, Options, resolve_device
 from .models import MLP
 from .source import SOURCE_KINDS, resolve_source
 
@@ -71,8 +71,9 @@ class FeatureTransferTransformer(TransformerMixin, SourceEstimator):
     batch_size : int, default=256
         Number of samples per forward pass; bounds the memory used.
     device : str, default="cpu"
-        Torch device to compute on. A network held on another device is
-        copied to it once, in ``fit``; otherwise it is used in place.
+        Torch device to compute on (``"auto"``: CUDA when available). A
+        network held on another device is copied to it once, in ``fit``;
+        otherwise it is used in place.
     random_state : int, RandomState instance or None, default=None
         Seeds the default network when ``source`` is None; ignored otherwise.
         The global torch RNG is left as it was.
@@ -122,6 +123,7 @@ class FeatureTransferTransformer(TransformerMixin, SourceEstimator):
         ),
         "pooling": [None, Options("avg", "max")],
         "batch_size": Interval(Integral, 1),
+        "device": Device(),
     }
 
     def __init__(
@@ -169,7 +171,7 @@ class FeatureTransferTransformer(TransformerMixin, SourceEstimator):
         )
         self._check_params()
         module = self._network(X)
-        example = torch.tensor(X[:2], device=self.device)
+        example = torch.tensor(X[:2], device=resolve_device(self.device))
         # trace resets every layer to the root's mode: keep each layer's own
         # mode (frozen batch norms of a fitted source).
         with eval_mode(module):
@@ -191,7 +193,7 @@ class FeatureTransferTransformer(TransformerMixin, SourceEstimator):
                     n_classes=_DEFAULT_UNITS,
                     hidden_units=(_DEFAULT_UNITS,),
                 )
-            return module.to(self.device)
+            return module.to(resolve_device(self.device))
         self._source_description = source.description
         if source.module is None:
             raise ValueError(
@@ -201,9 +203,9 @@ class FeatureTransferTransformer(TransformerMixin, SourceEstimator):
                 f"{SOURCE_KINDS}, but FeatureTransferTransformer needs a network."
             )
         module = source.module
-        if not _is_on(module, torch.device(self.device)):
+        if not _is_on(module, torch.device(resolve_device(self.device))):
             # Moving the source itself would modify it.
-            module = copy.deepcopy(module).to(self.device)
+            module = copy.deepcopy(module).to(resolve_device(self.device))
         return module
 
     # -- transform ------------------------------------------------------------
@@ -228,6 +230,7 @@ class FeatureTransferTransformer(TransformerMixin, SourceEstimator):
         """The pooled, flattened output of the layer, batch by batch."""
         module = self.module_
         chunks = []
+        device = resolve_device(self.device)
         # A layer called twice gives its first output; nothing after it runs.
         # The hook lives on a network other threads may use: one at a time.
         with (
@@ -238,7 +241,7 @@ class FeatureTransferTransformer(TransformerMixin, SourceEstimator):
                 for start in range(0, len(X), self.batch_size):
                     # torch.tensor copies: read-only inputs are fine.
                     batch = torch.tensor(
-                        X[start : start + self.batch_size], device=self.device
+                        X[start : start + self.batch_size], device=device
                     )
                     with contextlib.suppress(StopForward):
                         module(batch)

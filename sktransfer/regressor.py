@@ -76,7 +76,8 @@ class TransferRegressor(RegressorMixin, NetworkEstimator):
     callbacks : list of skorch callbacks, default=None
         Extra skorch callbacks.
     device : str, default="cpu"
-        Torch device to train on.
+        Torch device to train on; ``"auto"`` takes CUDA when available. A
+        device this machine lacks is refused in ``fit``.
     random_state : int, RandomState instance or None, default=None
         Seeds fresh layers, shuffling and dropout; the global torch RNG is
         left as it was.
@@ -199,6 +200,11 @@ class TransferRegressor(RegressorMixin, NetworkEstimator):
         )
         if not X.flags.writeable:  # torch warns on read-only buffers
             X = X.copy()
+        if np.asarray(y).dtype.kind not in "biuf":
+            raise ValueError(
+                f"y must hold numbers for {type(self).__name__}; got dtype "
+                f"{np.asarray(y).dtype}. Class labels go with TransferClassifier."
+            )
         self._y_ndim = y.ndim
         y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
         self.n_outputs_ = y.shape[1]

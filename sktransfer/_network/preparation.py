@@ -185,6 +185,13 @@ def _build(source, X, n_outputs, module, kwargs, default) -> nn.Module:
         "in_channels": X.shape[1] if X.ndim == 4 else None,
     }
     accepted = inspect.signature(module).parameters
+    open_ended = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown and not open_ended:
+        raise ValueError(
+            f"module__{unknown[0]} is not a parameter of {module.__name__}; its "
+            f"parameters are {sorted(accepted)}."
+        )
     kwargs = dict(kwargs)
     for name, value in inferred.items():
         if name in accepted and name not in kwargs and value is not None:
