@@ -27,6 +27,7 @@ from ._params import (
     IsCallable,
     Options,
     Subclass,
+    check_params,
     resolve_device,
 )
 from ._training import FrozenPrefix, Training, choose_strategy
@@ -45,6 +46,16 @@ FORWARDED_PREFIXES = (
     "iterator_valid",
     "dataset",
 )
+
+
+# The DataLoader settings checked before they reach torch.
+_LOADER_RULES = {
+    "batch_size": Interval(Integral, 1),
+    "shuffle": InstanceOf(bool, "a bool"),
+    "drop_last": InstanceOf(bool, "a bool"),
+    "pin_memory": InstanceOf(bool, "a bool"),
+    "num_workers": Interval(Integral, 0),
+}
 
 
 class NetworkEstimator(SourceEstimator):
@@ -85,6 +96,11 @@ class NetworkEstimator(SourceEstimator):
         "verbose": [Interval(Integral, 0), InstanceOf(bool, "a bool")],
     }
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True  # images (n, C, H, W) are taken too
+        return tags
+
     def _store(self, params: dict) -> None:
         """``__init__``'s body: every parameter stored unchanged, ``**kwargs``
         (skorch's dunder parameters) as attributes, like skorch does."""
@@ -116,6 +132,14 @@ class NetworkEstimator(SourceEstimator):
 
     def set_params(self, **params):
         explicit = _explicit_params(type(self))
+        nested = sorted(k for k in params if k.startswith("source__"))
+        if nested:
+            raise ValueError(
+                f"{nested[0]}: the source is shared by reference (by clone and "
+                "by every GridSearchCV fold), so setting its parameters through "
+                "this estimator would change it for all of them. Pass a new "
+                "source instead: set_params(source=...)."
+            )
 
         def is_extra(key: str) -> bool:
             # skorch-style ``optimizer__momentum`` is stored for the net; the
@@ -144,6 +168,13 @@ class NetworkEstimator(SourceEstimator):
                     "skorch.callbacks.Callback) or (name, callback) pairs; got "
                     f"{callback!r}."
                 )
+        loader_rules = {
+            key: rule
+            for key in self._forwarded_params()
+            for setting, rule in _LOADER_RULES.items()
+            if key.startswith("iterator_") and key.endswith("__" + setting)
+        }
+        check_params(self, loader_rules)
         for key in self._forwarded_params():
             if key.split("__", 1)[0] not in FORWARDED_PREFIXES:
                 raise ValueError(

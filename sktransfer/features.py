@@ -145,6 +145,7 @@ class FeatureTransferTransformer(TransformerMixin, SourceEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True  # images (n, C, H, W) are taken too
         # The output is float32 whatever the input: float32 is what is kept.
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags

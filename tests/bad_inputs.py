@@ -150,6 +150,10 @@ CASES: list[tuple[str, Callable[[], object]]] = [
     ("module__foo=1 (not a parameter of MLP)", fit(module__foo=1)),
     ("module__* with a module instance", fit(module=MLP(4, 2), module__dropout=0.5)),
     ("unknown parameter hidden=5", fit(hidden=5)),
+    ("iterator_train__num_workers='two'", fit(iterator_train__num_workers="two")),
+    ("iterator_train__batch_size='x'", fit(iterator_train__batch_size="x")),
+    ("iterator_valid__shuffle='yes'", fit(iterator_valid__shuffle="yes")),
+    ("optimizer__weight_decay='x'", fit(optimizer__weight_decay="x")),
     # sources
     ("source=42", fit(source=42)),
     ("source path that does not exist", fit(source=TMP / "missing.pt")),

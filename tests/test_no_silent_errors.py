@@ -287,3 +287,14 @@ def test_regressor_reports_a_non_finite_loss_too():
         TransferRegressor(lr=float("nan")).fit(Xt, yt.astype(float))
     with pytest.raises(NonFiniteLossError):
         TransferRegressor(criterion=NaNLoss, max_epochs=1).fit(Xt, yt.astype(float))
+
+
+def test_the_shared_source_cannot_be_changed_through_an_estimator(tabular_source):
+    from sklearn.base import clone
+    from sklearn.utils import get_tags
+
+    est = clone(TransferClassifier(source=tabular_source))
+    with pytest.raises(ValueError, match="shared by reference"):
+        est.set_params(source__lr=0.5)
+    assert tabular_source.lr == 1e-3
+    assert get_tags(est).input_tags.three_d_array  # images are accepted

@@ -66,13 +66,27 @@ class Strategy:
         )
 
 
+def fit_net(net, X, y):
+    """``net.fit(X, y)``, with a clear error when the net's own parameters
+    (``optimizer__*``, ``criterion__*``, ...) do not let it be set up."""
+    try:
+        net.initialize()
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"The skorch net could not be set up from the parameters given: {exc} "
+            "(check the optimizer__*, criterion__*, callbacks__* and module "
+            "parameters)."
+        ) from exc
+    return net.partial_fit(X, y)  # initialised: what fit would do next
+
+
 class FineTune(Strategy):
     """Train the whole network (frozen blocks stay fixed) on the target rows."""
 
     name = "fine_tune"
 
     def train(self, prepared: PreparedNetwork, X, y, training: Training):
-        return self.net(prepared, training, augment=training.augment).fit(X, y)
+        return fit_net(self.net(prepared, training, augment=training.augment), X, y)
 
 
 class FrozenPrefix(Strategy):
@@ -86,7 +100,7 @@ class FrozenPrefix(Strategy):
         hidden = prefix_outputs(
             prepared.module, cut.prefix, cut.layer, X, prepared.device, cut.hidden
         )
-        return self.net(prepared, training, rest=cut.rest).fit(hidden, y)
+        return fit_net(self.net(prepared, training, rest=cut.rest), hidden, y)
 
 
 class AcrossDomains(Strategy):
@@ -113,7 +127,7 @@ class AcrossDomains(Strategy):
             iterator_train__adapt=training.adaptation is not None,
             iterator_train__labelled=training.labelled,
         )
-        return net.fit(X, y)
+        return fit_net(net, X, y)
 
     @staticmethod
     def setup(prepared: PreparedNetwork, X, training: Training) -> DomainSetup:
