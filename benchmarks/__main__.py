@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import adaptation, features_prefix, mnist_usps
+from . import adaptation, features_prefix, mnist_usps, selection
 
 BENCHMARKS = {
     "mnist_usps": mnist_usps.run,
@@ -17,6 +17,7 @@ BENCHMARKS = {
     "adaptation_mmd": adaptation.run_mmd,
     "adaptation_timing": adaptation.run_timing,
     "features_prefix": features_prefix.run,
+    "selection": selection.run,
 }
 
 

@@ -7,6 +7,7 @@ from .features import FeatureTransferTransformer
 from .metrics import information_maximization_score, prediction_entropy_score
 from .preprocessing import ImageMapping
 from .regressor import TransferRegressor
+from .selection import TransferSelector
 from .source import Source
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "Source",
     "TransferClassifier",
     "TransferRegressor",
+    "TransferSelector",
     "get_data_home",
     "information_maximization_score",
     "load_mnist",

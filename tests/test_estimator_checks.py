@@ -9,7 +9,12 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from sktransfer import ImageMapping, TransferClassifier, TransferRegressor
+from sktransfer import (
+    ImageMapping,
+    TransferClassifier,
+    TransferRegressor,
+    TransferSelector,
+)
 from sktransfer.adaptation import DANN, MMD, DeepCORAL, InformationMaximization
 
 
@@ -19,6 +24,13 @@ from sktransfer.adaptation import DANN, MMD, DeepCORAL, InformationMaximization
         TransferRegressor(),
         # Rows read as 1-D signals of any width, resampled to 8 values.
         ImageMapping(image_shape=(1, -1), size=(1, 8), method="resize"),
+        TransferSelector(
+            [
+                TransferClassifier(max_epochs=5),
+                TransferClassifier(max_epochs=5, lr=0.01),
+            ],
+            random_state=0,
+        ),
     ]
 )
 def test_sklearn_compatible(estimator, check):

@@ -1,11 +1,65 @@
-"""Scores for choosing how to transfer.
+"""Scores for choosing how to transfer, as functions and as scorers.
 
-Label-free scores (:func:`information_maximization_score`,
-:func:`prediction_entropy_score`) are scikit-learn scorers,
-``score(estimator, X, y=None) -> float``, greater is better, for
-``GridSearchCV(scoring=...)`` on unlabelled target rows.
+* Transferability (:func:`log_me`, :func:`h_score`, :func:`leep`, :func:`nce`)
+  scores a pretrained model's features or predictions on labelled target
+  rows, before any fine-tuning; the ``*_scorer`` objects compute them from a
+  candidate estimator (``GridSearchCV(scoring=log_me_scorer)`` ranks layers or
+  freeze depths without training).
+* Label-free validation scores compare *trained* candidates on unlabelled
+  target rows: from the predictions alone
+  (:func:`soft_neighborhood_density_score`,
+  :func:`information_maximization_score`, :func:`prediction_entropy_score`)
+  or with labelled source rows held out from training
+  (:class:`DeepEmbeddedValidation`, :class:`ImportanceWeightedAccuracy`,
+  :class:`ReverseValidation`). The plain array functions are here too.
+
+Every score and scorer is greater-is-better and keeps no state.
 """
 
 from ._label_free import information_maximization_score, prediction_entropy_score
+from ._scorers import (
+    DeepEmbeddedValidation,
+    ImportanceWeightedAccuracy,
+    ReverseValidation,
+    TransferabilityScorer,
+    h_score_scorer,
+    leep_scorer,
+    log_me_scorer,
+    nce_scorer,
+    soft_neighborhood_density_score,
+)
+from ._transferability import h_score, leep, log_me, nce
+from ._validation_scores import (
+    deep_embedded_validation,
+    importance_weighted_accuracy,
+    importance_weights,
+    mutual_information,
+    neg_entropy,
+    reverse_validation_score,
+    soft_neighborhood_density,
+)
 
-__all__ = ["information_maximization_score", "prediction_entropy_score"]
+__all__ = [
+    "DeepEmbeddedValidation",
+    "ImportanceWeightedAccuracy",
+    "ReverseValidation",
+    "TransferabilityScorer",
+    "deep_embedded_validation",
+    "h_score",
+    "h_score_scorer",
+    "importance_weighted_accuracy",
+    "importance_weights",
+    "information_maximization_score",
+    "leep",
+    "leep_scorer",
+    "log_me",
+    "log_me_scorer",
+    "mutual_information",
+    "neg_entropy",
+    "nce",
+    "nce_scorer",
+    "prediction_entropy_score",
+    "reverse_validation_score",
+    "soft_neighborhood_density",
+    "soft_neighborhood_density_score",
+]

@@ -1,0 +1,524 @@
+"""Transferability scores: which pretrained model to fine-tune, before fine-tuning.
+
+Each function scores how well a pretrained (source) model is expected to
+transfer to a labelled target task, from the model's features or predictions
+on the target rows alone: no training, no fine-tuning. They are plain numpy
+functions, ``score(outputs, y) -> float``, and for every one of them
+**greater is better**. Compare scores of several source models on the *same*
+target rows; the absolute values are not comparable across target data sets.
+
+* :func:`log_me` -- LogME, log marginal evidence of a Bayesian linear model on
+  the features (You et al., 2021).
+* :func:`h_score` -- H-score, how much of the features' variance the class
+  means explain (Bao et al., 2019).
+* :func:`leep` -- LEEP, log expected empirical prediction from the source
+  model's class probabilities (Nguyen et al., 2020).
+* :func:`nce` -- negative conditional entropy of the target labels given the
+  source model's hard labels (Tran et al., 2019).
+
+Target labels ``y`` may be of any type (integers, strings, ...): only which
+rows share a label matters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = ["h_score", "leep", "log_me", "nce"]
+
+#: Rows of ``source_proba`` must sum to 1 within this absolute tolerance.
+PROBA_ATOL = 1e-4
+
+#: Eigenvalues of the feature covariance below ``H_SCORE_RCOND`` times the
+#: largest one are treated as zero by :func:`h_score`'s pseudo-inverse.
+H_SCORE_RCOND = 1e-10
+
+# LogME's fixed-point iteration keeps alpha and beta inside these bounds, so a
+# degenerate case (all-zero features, features that fit y exactly) stays finite.
+_PRECISION_MIN, _PRECISION_MAX = 1e-100, 1e100
+
+
+# --------------------------------------------------------------------------
+# input validation
+# --------------------------------------------------------------------------
+
+
+def _check_labels(labels: ArrayLike, name: str, min_classes: int) -> np.ndarray:
+    """1-D labels of any type -> integer codes ``0 .. n_classes - 1``."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(
+            f"{name} must be a 1-D array of labels, got shape {labels.shape}"
+        )
+    if labels.dtype.kind in "fc" and not np.all(np.isfinite(labels)):
+        raise ValueError(f"{name} contains NaN or infinity")
+    try:
+        classes, codes = np.unique(labels, return_inverse=True)
+    except TypeError as exc:
+        raise ValueError(
+            f"{name} must hold labels that can be compared with each other "
+            f"(e.g. all strings or all numbers): {exc}"
+        ) from exc
+    if len(classes) < min_classes:
+        raise ValueError(
+            f"{name} must contain at least {min_classes} classes, got {len(classes)}"
+        )
+    return codes.reshape(-1)
+
+
+def _check_matrix(values: ArrayLike, name: str) -> np.ndarray:
+    """A finite 2-D float64 array with at least one column."""
+    try:
+        values = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a numeric array: {exc}") from exc
+    if values.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D array of shape (n_samples, n_columns), "
+            f"got shape {values.shape}"
+        )
+    if values.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one column, got shape (n, 0)")
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{name} contains NaN or infinity")
+    return values
+
+
+def _check_lengths(n_rows: int, name: str, n_labels: int, label_name: str) -> None:
+    if n_rows != n_labels:
+        raise ValueError(
+            f"{name} and {label_name} have different lengths: "
+            f"{name} has {n_rows} rows, {label_name} has {n_labels}"
+        )
+
+
+def _check_proba(source_proba: ArrayLike) -> np.ndarray:
+    proba = _check_matrix(source_proba, "source_proba")
+    if np.any(proba < 0):
+        raise ValueError("source_proba must be non-negative (class probabilities)")
+    sums = proba.sum(axis=1)
+    bad = np.flatnonzero(np.abs(sums - 1.0) > PROBA_ATOL)
+    if len(bad):
+        raise ValueError(
+            f"source_proba rows must sum to 1 (within {PROBA_ATOL:g}): "
+            f"row {bad[0]} sums to {sums[bad[0]]:.6g}; pass probabilities, "
+            "e.g. a softmax of the logits, not the logits themselves"
+        )
+    return proba
+
+
+# --------------------------------------------------------------------------
+# LogME
+# --------------------------------------------------------------------------
+
+
+def _log_me_one_target(
+    s2: np.ndarray,
+    z: np.ndarray,
+    r0: float,
+    n: int,
+    d: int,
+    max_iter: int,
+    tol: float,
+) -> float:
+    """Maximised log evidence / n for one target column, in SVD coordinates.
+
+    ``s2`` are the squared singular values of F (length k = min(n, d)),
+    ``z = U^T y`` and ``r0 = ||y||^2 - ||z||^2`` the part of ``||y||^2``
+    outside F's column space.
+    """
+    z2 = z * z
+
+    def stats(alpha: float, beta: float) -> tuple[float, float, float]:
+        denom = alpha + beta * s2
+        gamma = float(np.sum(beta * s2 / denom))
+        m2 = float(np.sum(beta**2 * s2 * z2 / denom**2))  # ||m||^2
+        res2 = float(np.sum(alpha**2 * z2 / denom**2)) + r0  # ||F m - y||^2
+        return gamma, m2, res2
+
+    tiny = np.finfo(np.float64).tiny
+    alpha, beta = 1.0, 1.0
+    for _ in range(max_iter):
+        gamma, m2, res2 = stats(alpha, beta)
+        new_alpha = gamma / max(m2, tiny)
+        new_beta = (n - gamma) / max(res2, tiny)
+        new_alpha = float(np.clip(new_alpha, _PRECISION_MIN, _PRECISION_MAX))
+        new_beta = float(np.clip(new_beta, _PRECISION_MIN, _PRECISION_MAX))
+        converged = (
+            abs(new_alpha - alpha) <= tol * alpha and abs(new_beta - beta) <= tol * beta
+        )
+        alpha, beta = new_alpha, new_beta
+        if converged:
+            break
+
+    _, m2, res2 = stats(alpha, beta)
+    # log|A| with A = alpha I_d + beta F^T F: d - k eigenvalues are just alpha.
+    log_det_a = float(np.sum(np.log(alpha + beta * s2))) + (d - len(s2)) * np.log(alpha)
+    evidence = (
+        0.5 * n * np.log(beta)
+        + 0.5 * d * np.log(alpha)
+        - 0.5 * n * np.log(2.0 * np.pi)
+        - 0.5 * beta * res2
+        - 0.5 * alpha * m2
+        - 0.5 * log_det_a
+    )
+    return float(evidence / n)
+
+
+def log_me(
+    features: ArrayLike,
+    y: ArrayLike,
+    *,
+    max_iter: int = 100,
+    tol: float = 1e-3,
+) -> float:
+    """LogME: mean maximised log evidence of a linear model on the features.
+
+    For each target class, fits a Bayesian linear regression from the
+    pretrained model's features to the class's one-vs-rest indicator and
+    maximises its marginal likelihood (evidence) over the prior precision
+    ``alpha`` and the noise precision ``beta``. Features from which a linear
+    model explains the labels well, with small weights, have high evidence.
+    Greater is better.
+
+    Parameters
+    ----------
+    features : array-like of shape (n_samples, n_features)
+        The pretrained model's features (e.g. penultimate-layer outputs) on
+        the labelled target rows. Finite numbers.
+    y : array-like of shape (n_samples,)
+        Target labels, of any type; at least 2 distinct classes.
+    max_iter : int, default=100
+        Most fixed-point iterations per class.
+    tol : float, default=1e-3
+        Stop when both ``alpha`` and ``beta`` change by at most ``tol``
+        relative to their previous value.
+
+    Returns
+    -------
+    float
+        Mean over classes of the maximised log evidence divided by
+        ``n_samples``. Greater is better.
+
+    Raises
+    ------
+    ValueError
+        If ``features`` is not a finite 2-D numeric array, ``y`` is not 1-D or
+        has fewer than 2 classes or NaN/inf, their lengths differ, or
+        ``max_iter``/``tol`` are not positive.
+
+    Notes
+    -----
+    With features :math:`F \\in \\mathbb{R}^{n \\times d}` and, for class
+    :math:`c`, the target :math:`y_c = (1[y_i = c])_i`, the model is
+    :math:`y_c = F w + \\varepsilon` with :math:`w \\sim N(0, \\alpha^{-1} I)` and
+    :math:`\\varepsilon \\sim N(0, \\beta^{-1} I)`. Its log evidence is
+
+    .. math::
+
+        \\mathcal{L}(\\alpha, \\beta) = \\frac{n}{2}\\log\\beta
+        + \\frac{d}{2}\\log\\alpha - \\frac{n}{2}\\log 2\\pi
+        - \\frac{\\beta}{2}\\lVert F m - y_c\\rVert^2
+        - \\frac{\\alpha}{2} m^\\top m - \\frac{1}{2}\\log|A|,
+
+    with :math:`A = \\alpha I + \\beta F^\\top F` and
+    :math:`m = \\beta A^{-1} F^\\top y_c`. Starting from
+    :math:`\\alpha = \\beta = 1`, the paper's fixed-point iteration sets
+    :math:`\\gamma = \\sum_j \\beta\\sigma_j / (\\alpha + \\beta\\sigma_j)`,
+    :math:`\\alpha \\leftarrow \\gamma / m^\\top m` and
+    :math:`\\beta \\leftarrow (n - \\gamma) / \\lVert F m - y_c\\rVert^2`, where
+    :math:`\\sigma_j` are the eigenvalues of :math:`F^\\top F`. Everything is
+    computed from one SVD :math:`F = U S V^\\top`, shared by all classes. The
+    score is :math:`\\frac{1}{C}\\sum_c \\mathcal{L}_c(\\alpha^*, \\beta^*) / n`.
+
+    The score does not depend on which label value names which class. Features
+    are used as given (not centred or scaled). In degenerate cases (all-zero
+    features, or ``n_samples <= n_features`` so the features can fit ``y``
+    exactly) ``alpha`` and ``beta`` are kept within ``[1e-100, 1e100]`` so the
+    score stays finite.
+
+    References
+    ----------
+    .. [1] K. You, Y. Liu, J. Wang, M. Long, "LogME: Practical Assessment of
+       Pre-trained Models for Transfer Learning", ICML 2021.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktransfer.metrics._transferability import log_me
+    >>> rng = np.random.RandomState(0)
+    >>> y = np.repeat(["cat", "dog"], 20)
+    >>> informative = rng.normal(size=(40, 3)) + 3.0 * (y == "dog")[:, None]
+    >>> uninformative = rng.normal(size=(40, 3))
+    >>> bool(log_me(informative, y) > log_me(uninformative, y))
+    True
+    """
+    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1):
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    if not (np.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a positive finite number, got {tol!r}")
+    features = _check_matrix(features, "features")
+    codes = _check_labels(y, "y", min_classes=2)
+    _check_lengths(len(features), "features", len(codes), "y")
+
+    n, d = features.shape
+    u, s, _ = np.linalg.svd(features, full_matrices=False)
+    s2 = s * s
+    n_classes = int(codes.max()) + 1
+    targets = (codes[:, None] == np.arange(n_classes)).astype(np.float64)
+    z_all = u.T @ targets  # (k, n_classes)
+    scores = []
+    for c in range(n_classes):
+        z = z_all[:, c]
+        r0 = max(float(targets[:, c].sum() - z @ z), 0.0)  # ||y_c||^2 = count
+        scores.append(_log_me_one_target(s2, z, r0, n, d, int(max_iter), tol))
+    return float(np.mean(scores))
+
+
+# --------------------------------------------------------------------------
+# LEEP
+# --------------------------------------------------------------------------
+
+
+def leep(source_proba: ArrayLike, y: ArrayLike) -> float:
+    """LEEP: log expected empirical prediction of the source model's outputs.
+
+    Builds the empirical joint distribution of target labels ``y`` and the
+    source model's (soft) source-class predictions ``z``, and scores the
+    classifier that predicts ``y`` by passing each source prediction through
+    ``P(y | z)``: the mean log-likelihood it gives the true target labels.
+    Greater is better; the score is at most 0.
+
+    Parameters
+    ----------
+    source_proba : array-like of shape (n_samples, n_source_classes)
+        The source model's class probabilities :math:`\\theta_i(z)` on the
+        labelled target rows (e.g. a softmax of its logits). Each row must be
+        non-negative and sum to 1 within ``1e-4``.
+    y : array-like of shape (n_samples,)
+        Target labels, of any type; at least 2 distinct classes.
+
+    Returns
+    -------
+    float
+        The LEEP score, in :math:`(-\\infty, 0]`. Greater is better.
+
+    Raises
+    ------
+    ValueError
+        If ``source_proba`` is not a finite 2-D numeric array, has negative
+        entries or rows that do not sum to 1, if ``y`` is not 1-D or has fewer
+        than 2 classes or NaN/inf, or if their lengths differ.
+
+    Notes
+    -----
+    .. math::
+
+        \\hat P(y, z) = \\frac{1}{n}\\sum_{i : y_i = y} \\theta_i(z), \\qquad
+        \\hat P(y \\mid z) = \\frac{\\hat P(y, z)}{\\sum_{y'} \\hat P(y', z)},
+
+    .. math::
+
+        \\mathrm{LEEP} = \\frac{1}{n}\\sum_{i=1}^n
+        \\log \\sum_z \\hat P(y_i \\mid z)\\, \\theta_i(z).
+
+    A source class that no row gives any probability does not contribute.
+
+    References
+    ----------
+    .. [1] C. V. Nguyen, T. Hassner, M. Seeger, C. Archambeau, "LEEP: A New
+       Measure to Evaluate Transferability of Learned Representations",
+       ICML 2020.
+
+    Examples
+    --------
+    Source class 0 always means target "a", source class 1 target "b": the
+    source predictions are perfect, so LEEP is 0.
+
+    >>> import numpy as np
+    >>> from sktransfer.metrics._transferability import leep
+    >>> proba = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    >>> leep(proba, ["a", "a", "b", "b"])
+    0.0
+    >>> round(leep([[0.5, 0.5]] * 4, ["a", "a", "b", "b"]), 4)  # log(1/2)
+    -0.6931
+    """
+    proba = _check_proba(source_proba)
+    codes = _check_labels(y, "y", min_classes=2)
+    _check_lengths(len(proba), "source_proba", len(codes), "y")
+
+    n = len(codes)
+    n_classes = int(codes.max()) + 1
+    one_hot = (codes[:, None] == np.arange(n_classes)).astype(np.float64)
+    joint = one_hot.T @ proba / n  # (n_classes, n_source_classes)
+    marginal_z = joint.sum(axis=0)
+    conditional = np.divide(
+        joint, marginal_z, out=np.zeros_like(joint), where=marginal_z > 0
+    )  # P(y | z)
+    expected = np.sum(conditional[codes] * proba, axis=1)  # sum_z P(y_i|z) th_i(z)
+    return float(np.mean(np.log(expected)))
+
+
+# --------------------------------------------------------------------------
+# H-score
+# --------------------------------------------------------------------------
+
+
+def h_score(features: ArrayLike, y: ArrayLike) -> float:
+    """H-score: the features' variance explained by the target class means.
+
+    Measures how discriminative the features are for the target labels: the
+    covariance of the class-conditional feature means, whitened by the
+    covariance of the features. Greater is better; the score lies in
+    ``[0, min(n_features, n_classes - 1)]``.
+
+    Parameters
+    ----------
+    features : array-like of shape (n_samples, n_features)
+        The pretrained model's features on the labelled target rows. Finite
+        numbers.
+    y : array-like of shape (n_samples,)
+        Target labels, of any type; at least 2 distinct classes.
+
+    Returns
+    -------
+    float
+        The H-score. Greater is better.
+
+    Raises
+    ------
+    ValueError
+        If ``features`` is not a finite 2-D numeric array, ``y`` is not 1-D or
+        has fewer than 2 classes or NaN/inf, or their lengths differ.
+
+    Notes
+    -----
+    With the centred features :math:`f` and
+    :math:`g_i = \\mathbb{E}[f \\mid y = y_i]` the mean of :math:`y_i`'s class,
+
+    .. math::
+
+        H(f) = \\operatorname{tr}\\left(\\operatorname{cov}(f)^{+}
+        \\operatorname{cov}(g)\\right),
+
+    where both covariances divide by ``n_samples`` and :math:`^{+}` is the
+    Moore-Penrose pseudo-inverse: eigenvalues of :math:`\\operatorname{cov}(f)`
+    below ``1e-10`` times the largest are treated as zero, so redundant or
+    constant feature columns do not blow the score up. The score is invariant
+    to any invertible linear transform (and shift) of the features.
+
+    References
+    ----------
+    .. [1] Y. Bao, Y. Li, S.-L. Huang, L. Zhang, L. Zheng, A. Zamir,
+       L. Guibas, "An Information-Theoretic Approach to Transferability in Task
+       Transfer Learning", ICIP 2019.
+
+    Examples
+    --------
+    A feature equal to the class explains all of its variance:
+
+    >>> import numpy as np
+    >>> from sktransfer.metrics._transferability import h_score
+    >>> y = np.array(["a", "a", "b", "b"])
+    >>> round(h_score(np.array([[0.0], [0.0], [1.0], [1.0]]), y), 4)
+    1.0
+    >>> round(h_score(np.array([[0.0], [1.0], [0.0], [1.0]]), y), 4)
+    0.0
+    """
+    features = _check_matrix(features, "features")
+    codes = _check_labels(y, "y", min_classes=2)
+    _check_lengths(len(features), "features", len(codes), "y")
+
+    n = len(codes)
+    f = features - features.mean(axis=0)
+    n_classes = int(codes.max()) + 1
+    counts = np.bincount(codes, minlength=n_classes).astype(np.float64)
+    sums = np.zeros((n_classes, f.shape[1]))
+    np.add.at(sums, codes, f)
+    class_means = sums / counts[:, None]
+    g = class_means[codes]  # already centred: its mean is f's mean, 0
+
+    cov_f = f.T @ f / n
+    cov_g = g.T @ g / n
+    eigvals, eigvecs = np.linalg.eigh(cov_f)
+    top = eigvals.max(initial=0.0)
+    if top <= 0:
+        return 0.0  # constant features: nothing to explain
+    keep = eigvals > H_SCORE_RCOND * top
+    v = eigvecs[:, keep]
+    # tr(V diag(1/w) V^T cov_g) = sum_j (v_j^T cov_g v_j) / w_j
+    return float(np.sum(np.einsum("ij,ij->j", v, cov_g @ v) / eigvals[keep]))
+
+
+# --------------------------------------------------------------------------
+# NCE
+# --------------------------------------------------------------------------
+
+
+def nce(source_labels: ArrayLike, y: ArrayLike) -> float:
+    """NCE: negative conditional entropy of the target labels given source labels.
+
+    How predictable the target labels are from the source model's hard
+    predictions: ``-H(Y | Z)`` of the empirical joint distribution. Greater is
+    better; the score is at most 0, reached when each source label determines
+    the target label, and equals ``-H(Y)`` when they are independent.
+
+    Parameters
+    ----------
+    source_labels : array-like of shape (n_samples,)
+        The source model's hard labels :math:`z_i` on the labelled target rows,
+        e.g. the argmax of its predicted source-class probabilities. Any label
+        type; a single source label is allowed.
+    y : array-like of shape (n_samples,)
+        Target labels, of any type; at least 2 distinct classes.
+
+    Returns
+    -------
+    float
+        :math:`-H(Y \\mid Z)` in nats, in :math:`[-\\log C, 0]` for ``C``
+        target classes. Greater is better.
+
+    Raises
+    ------
+    ValueError
+        If ``source_labels`` or ``y`` is not 1-D or contains NaN/inf, if ``y``
+        has fewer than 2 classes, or if their lengths differ.
+
+    Notes
+    -----
+    With the empirical joint :math:`\\hat P(y, z) = \\frac{1}{n}
+    \\lvert\\{i : y_i = y, z_i = z\\}\\rvert` and
+    :math:`\\hat P(z) = \\sum_y \\hat P(y, z)`,
+
+    .. math::
+
+        \\mathrm{NCE} = -H(Y \\mid Z) = \\sum_{y, z} \\hat P(y, z)
+        \\log \\frac{\\hat P(y, z)}{\\hat P(z)}.
+
+    References
+    ----------
+    .. [1] A. T. Tran, C. V. Nguyen, T. Hassner, "Transferability and Hardness
+       of Supervised Classification Tasks", ICCV 2019.
+
+    Examples
+    --------
+    >>> from sktransfer.metrics._transferability import nce
+    >>> nce([0, 0, 1, 1], ["a", "a", "b", "b"])  # y is a function of z
+    0.0
+    >>> round(nce([0, 1, 0, 1], ["a", "a", "b", "b"]), 4)  # independent: -log 2
+    -0.6931
+    """
+    z = _check_labels(source_labels, "source_labels", min_classes=1)
+    codes = _check_labels(y, "y", min_classes=2)
+    _check_lengths(len(z), "source_labels", len(codes), "y")
+
+    n = len(codes)
+    n_classes = int(codes.max()) + 1
+    n_source = int(z.max()) + 1
+    joint = np.bincount(codes * n_source + z, minlength=n_classes * n_source)
+    joint = joint.reshape(n_classes, n_source) / n
+    marginal_z = joint.sum(axis=0)
+    nonzero = joint > 0
+    ratio = joint[nonzero] / np.broadcast_to(marginal_z, joint.shape)[nonzero]
+    return float(np.sum(joint[nonzero] * np.log(ratio)))

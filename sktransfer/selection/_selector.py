@@ -1,0 +1,306 @@
+"""TransferSelector: rank candidate ways to transfer cheaply, train the best few."""
+
+from __future__ import annotations
+
+import time
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._params import InstanceOf, Interval, IsCallable, check_params
+from ..classifier import _marked
+from ..metrics._scorers import log_me_scorer, soft_neighborhood_density_score
+
+
+class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """Choose how to transfer: score every candidate cheaply, train the best few.
+
+    With target labels, every candidate is *prepared* without training (its
+    source weights copied and its blocks frozen, ``max_epochs=0``) and ranked
+    by a transferability score of what it keeps fixed (``scoring``, LogME by
+    default); only the ``top_k`` best are trained, on the labelled rows but a
+    held-out ``validation_size``, and the one with the best accuracy there is
+    refitted on all rows. Without target labels (every ``y`` is the
+    ``unlabelled`` marker, e.g. unsupervised domain adaptation) nothing can be
+    ranked before training: every candidate is trained and the one with the
+    best label-free score on the target rows (``label_free_scoring``) is kept.
+    Include a candidate without adaptation so that "no adaptation" can win.
+
+    Parameters
+    ----------
+    candidates : list of estimators or of (name, estimator) pairs
+        The settings to choose from, e.g. ``TransferClassifier`` with other
+        ``freeze_depth``, ``adaptation`` or ``source``; any classifier works
+        (a ``Pipeline`` of a feature transformer and a linear model is ranked
+        on the transformer's output).
+    scoring : callable, default=None
+        Transferability scorer ``(estimator, X, y) -> float`` used to rank
+        candidates before training; ``None`` means
+        :data:`~sktransfer.metrics.log_me_scorer`.
+    label_free_scoring : callable, default=None
+        Scorer ``(estimator, X, y=None) -> float`` that decides without
+        target labels; ``None`` means
+        :func:`~sktransfer.metrics.soft_neighborhood_density_score`. Give
+        a :class:`~sktransfer.metrics.DeepEmbeddedValidation` to compare
+        adaptation methods with held-out source rows.
+    top_k : int, default=2
+        How many of the best-ranked candidates are trained (with labels).
+    validation_size : float, default=0.25
+        Fraction of the labelled target rows held out to compare the trained
+        candidates.
+    unlabelled : int, float, str or None, default=-1
+        The value of ``y`` that marks an unlabelled row.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the validation split, and the candidates whose own
+        ``random_state`` is ``None``.
+    verbose : int, default=0
+        ``1`` prints a line per candidate.
+
+    Attributes
+    ----------
+    best_estimator_ : estimator
+        The chosen candidate, fitted on all the rows.
+    best_name_ : str
+        Its name.
+    decided_by_ : str
+        Which score decided, in words.
+    report_ : pandas.DataFrame
+        One row per candidate: ``candidate``, ``transferability`` (its
+        ranking score, with labels), ``trained``, ``validation_accuracy``,
+        ``label_free_score`` (without labels), ``seconds`` (time spent on it)
+        and ``selected``.
+    classes_ : ndarray
+        The chosen estimator's classes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktransfer import TransferClassifier, TransferSelector
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(120, 5)).astype("float32"); y = (X[:, 0] > 0).astype(int)
+    >>> source = TransferClassifier(max_epochs=5, random_state=0).fit(X, y)
+    >>> selector = TransferSelector(
+    ...     [(f"freeze {k}", TransferClassifier(source=source, freeze_depth=k,
+    ...                                         max_epochs=5, random_state=0))
+    ...      for k in (0, 1)],
+    ...     random_state=0,
+    ... ).fit(X[:40], y[:40])
+    >>> selector.report_["candidate"].tolist()
+    ['freeze 0', 'freeze 1']
+    >>> selector.best_name_ in ("freeze 0", "freeze 1")
+    True
+    """
+
+    _constraints = {
+        "candidates": InstanceOf((list, tuple), "a non-empty list of estimators"),
+        "scoring": [None, IsCallable()],
+        "label_free_scoring": [None, IsCallable()],
+        "top_k": Interval(Integral, 1),
+        "validation_size": Interval(Real, 0.05, 0.9),
+        "verbose": [Interval(Integral, 0), InstanceOf(bool, "a bool")],
+    }
+
+    def __init__(
+        self,
+        candidates,
+        *,
+        scoring=None,
+        label_free_scoring=None,
+        top_k=2,
+        validation_size=0.25,
+        unlabelled=-1,
+        random_state=None,
+        verbose=0,
+    ):
+        self.candidates = candidates
+        self.scoring = scoring
+        self.label_free_scoring = label_free_scoring
+        self.top_k = top_k
+        self.validation_size = validation_size
+        self.unlabelled = unlabelled
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, X, y):
+        """Choose a candidate and fit it on ``X, y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Target inputs.
+        y : array-like of shape (n_samples,)
+            Target labels; ``unlabelled`` marks rows without one.
+
+        Returns
+        -------
+        self : TransferSelector
+            The fitted selector.
+        """
+        check_params(self, self._constraints)
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None (mark unlabelled rows with the unlabelled value instead)."
+            )
+        # Checked (shape, no sparse matrix) and named here; the candidates get
+        # X as it was given, column names included.
+        validate_data(self, X, allow_nd=True, dtype=None, ensure_all_finite=False)
+        named = self._named_candidates()
+        y = np.asarray(y)
+        labelled = ~_marked(y, self.unlabelled)
+        if len(np.unique(y[labelled])) >= 2:
+            rows, best = self._with_labels(named, X, y, labelled)
+        else:
+            rows, best = self._without_labels(named, X, y)
+        self.report_ = pd.DataFrame(rows)
+        self.report_["selected"] = self.report_["candidate"] == best
+        self.best_name_ = best
+        self.classes_ = getattr(self.best_estimator_, "classes_", None)
+        return self
+
+    def _named_candidates(self) -> list[tuple[str, object]]:
+        named = [
+            c if isinstance(c, tuple) and len(c) == 2 else (f"candidate {i}", c)
+            for i, c in enumerate(self.candidates)
+        ]
+        if not named:
+            raise ValueError("candidates is empty: give at least one estimator.")
+        names = [name for name, _ in named]
+        if len(set(names)) != len(names):
+            raise ValueError(f"candidate names must be unique; got {names}.")
+        for name, estimator in named:
+            if not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
+                raise TypeError(
+                    f"candidate {name!r} is not an estimator with fit and predict: "
+                    f"{estimator!r}."
+                )
+        return [(name, self._seeded(estimator)) for name, estimator in named]
+
+    def _seeded(self, candidate):
+        """A clone; one without a random_state of its own gets the selector's."""
+        candidate = clone(candidate)
+        params = candidate.get_params()
+        if self.random_state is not None and params.get("random_state", 0) is None:
+            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            candidate.set_params(random_state=seed)
+        return candidate
+
+    def _with_labels(self, named, X, y, labelled):
+        scoring = self.scoring or log_me_scorer
+        rows_l = np.flatnonzero(labelled)
+        X_l, y_l = _take(X, rows_l), y[rows_l]
+        rows = []
+        for name, candidate in named:
+            start = time.perf_counter()
+            prepared = _untrained(candidate).fit(X_l, y_l)
+            score = float(scoring(prepared, X_l, y_l))
+            rows.append(
+                {
+                    "candidate": name,
+                    "transferability": score,
+                    "trained": False,
+                    "validation_accuracy": np.nan,
+                    "seconds": time.perf_counter() - start,
+                }
+            )
+            self._say(f"{name}: {scoring!r} = {score:.4f}")
+        order = np.argsort([-r["transferability"] for r in rows], kind="stable")
+        top = order[: self.top_k]
+        val = self._validation_rows(rows_l, y_l)
+        fit_rows = np.setdiff1d(np.arange(len(y)), val)
+        for i in top if len(top) > 1 and len(val) else ():
+            name, candidate = named[i]
+            start = time.perf_counter()
+            trained = clone(candidate).fit(_take(X, fit_rows), y[fit_rows])
+            accuracy = float(trained.score(_take(X, val), y[val]))
+            rows[i].update(trained=True, validation_accuracy=accuracy)
+            rows[i]["seconds"] += time.perf_counter() - start
+            self._say(f"{name}: validation accuracy {accuracy:.4f}")
+        if len(top) > 1 and len(val):
+            best = max(top, key=lambda i: rows[i]["validation_accuracy"])
+            self.decided_by_ = (
+                f"{scoring!r} ranked {len(named)} candidates; the accuracy on "
+                f"{len(val)} held-out labelled rows chose among the top {len(top)}"
+            )
+        else:
+            best = top[0]
+            self.decided_by_ = f"{scoring!r} (too few labelled rows to validate)"
+        self.best_estimator_ = clone(named[best][1]).fit(X, y)
+        return rows, named[best][0]
+
+    def _validation_rows(self, rows_l, y_l) -> np.ndarray:
+        n_val = int(round(self.validation_size * len(rows_l)))
+        classes, counts = np.unique(y_l, return_counts=True)
+        if n_val < 1 or len(rows_l) - n_val < 2:
+            return np.array([], dtype=int)
+        stratify = counts.min() >= 2 and n_val >= len(classes)
+        split = (StratifiedShuffleSplit if stratify else ShuffleSplit)(
+            n_splits=1, test_size=n_val, random_state=self.random_state
+        )
+        _, val = next(split.split(np.zeros(len(y_l)), y_l if stratify else None))
+        return np.sort(rows_l[val])
+
+    def _without_labels(self, named, X, y):
+        scoring = self.label_free_scoring or soft_neighborhood_density_score
+        rows, fitted = [], {}
+        for name, candidate in named:
+            start = time.perf_counter()
+            estimator = clone(candidate).fit(X, y)
+            score = float(scoring(estimator, X))
+            fitted[name] = estimator
+            rows.append(
+                {
+                    "candidate": name,
+                    "trained": True,
+                    "label_free_score": score,
+                    "seconds": time.perf_counter() - start,
+                }
+            )
+            self._say(f"{name}: {_name(scoring)} = {score:.4f}")
+        scores = [r["label_free_score"] for r in rows]
+        if not np.isfinite(scores).any():
+            raise ValueError(f"{_name(scoring)} is not finite for any candidate.")
+        best = rows[int(np.nanargmax(scores))]["candidate"]
+        self.best_estimator_ = fitted[best]
+        self.decided_by_ = f"{_name(scoring)} on the unlabelled target rows"
+        return rows, best
+
+    def _say(self, line: str) -> None:
+        if self.verbose:
+            print(f"[TransferSelector] {line}", flush=True)
+
+    def predict(self, X):
+        """Predictions of the chosen estimator."""
+        check_is_fitted(self)
+        return self.best_estimator_.predict(X)
+
+    def predict_proba(self, X):
+        """Class probabilities of the chosen estimator."""
+        check_is_fitted(self)
+        return self.best_estimator_.predict_proba(X)
+
+    def score(self, X, y, sample_weight=None):
+        """The chosen estimator's score (accuracy for a classifier)."""
+        check_is_fitted(self)
+        return self.best_estimator_.score(X, y, sample_weight=sample_weight)
+
+
+def _untrained(candidate):
+    """A clone that only prepares (no epoch), where the candidate trains."""
+    estimator = clone(candidate)
+    if "max_epochs" in estimator.get_params():
+        estimator.set_params(max_epochs=0)
+    return estimator
+
+
+def _take(X, rows):
+    return X.iloc[rows] if hasattr(X, "iloc") else np.asarray(X)[rows]
+
+
+def _name(scorer) -> str:
+    return getattr(scorer, "__name__", repr(scorer))

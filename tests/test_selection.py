@@ -1,0 +1,152 @@
+"""Choosing how to transfer: scorers from estimators, and TransferSelector."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+from sktransfer import (
+    FeatureTransferTransformer,
+    Source,
+    TransferClassifier,
+    TransferSelector,
+)
+from sktransfer.adaptation import DeepCORAL
+from sktransfer.metrics import (
+    DeepEmbeddedValidation,
+    ImportanceWeightedAccuracy,
+    ReverseValidation,
+    h_score_scorer,
+    leep_scorer,
+    log_me_scorer,
+    nce_scorer,
+    soft_neighborhood_density_score,
+)
+from sktransfer.metrics._scorers import fixed_representation
+
+
+def blobs(n=200, seed=0, shift=1.0):
+    rng = np.random.RandomState(seed)
+    ys, yt = rng.randint(3, size=n), rng.randint(3, size=n)
+    Xs, Xt = rng.normal(size=(n, 6)), rng.normal(size=(n, 6))
+    Xs[:, :3] += 3.0 * np.eye(3)[ys]
+    Xt[:, :3] += 3.0 * np.eye(3)[yt]
+    Xt[:, 3:] += shift
+    return Xs.astype(np.float32), ys, Xt.astype(np.float32), yt
+
+
+@pytest.fixture(scope="module")
+def source():
+    Xs, ys, _, _ = blobs()
+    return TransferClassifier(max_epochs=10, random_state=0).fit(Xs, ys)
+
+
+def test_fixed_representation_follows_the_frozen_blocks(source):
+    _, _, Xt, yt = blobs()
+    free = TransferClassifier(source=source, max_epochs=0).fit(Xt, yt)
+    np.testing.assert_array_equal(fixed_representation(free, Xt), Xt)
+    frozen = TransferClassifier(source=source, freeze_depth=1, max_epochs=0).fit(Xt, yt)
+    hidden = fixed_representation(frozen, Xt)
+    assert hidden.shape == (len(Xt), 100)  # the output of the first Linear
+    pipe = make_pipeline(
+        FeatureTransferTransformer(source, layer=0), LogisticRegression()
+    )
+    assert fixed_representation(pipe.fit(Xt, yt), Xt).shape == (len(Xt), 100)
+
+
+def test_transferability_scorers_rank_layers_in_a_grid_search(source):
+    _, _, Xt, yt = blobs()
+    for scorer in (log_me_scorer, h_score_scorer):
+        search = GridSearchCV(
+            FeatureTransferTransformer(source), {"layer": [0, 1]}, scoring=scorer, cv=2
+        ).fit(Xt, yt)
+        assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    clf = TransferClassifier(source=source, max_epochs=0).fit(Xt, yt)
+    assert leep_scorer(clf, Xt, yt) <= 0 and nce_scorer(clf, Xt, yt) <= 0
+    with pytest.raises(ValueError, match="needs target labels"):
+        log_me_scorer(clf, Xt)
+
+
+def test_informative_representation_scores_higher(source):
+    _, _, Xt, yt = blobs()
+    good = FeatureTransferTransformer(source, layer=0).fit(Xt)
+    rng = np.random.RandomState(1)
+    noise = rng.normal(size=Xt.shape).astype(np.float32)
+    assert log_me_scorer(good, Xt, yt) > log_me_scorer(good, noise, yt)
+
+
+def test_source_validation_scorers_on_an_adapted_model():
+    Xs, ys, Xt, _ = blobs(n=300)
+    train, held = slice(0, 240), slice(240, 300)
+    clf = TransferClassifier(
+        source=Source(X=Xs[train], y=ys[train]),
+        adaptation=DeepCORAL(),
+        max_epochs=3,
+        random_state=0,
+    ).fit(Xt, np.full(len(Xt), -1))
+    for scorer in (
+        DeepEmbeddedValidation,
+        ImportanceWeightedAccuracy,
+        ReverseValidation,
+    ):
+        score = scorer(Xs[held], ys[held])(clf, Xt)
+        assert np.isfinite(score)
+    iwa = ImportanceWeightedAccuracy(Xs[held], ys[held])(clf, Xt)
+    assert 0.5 < iwa <= 1.0
+    assert np.isfinite(soft_neighborhood_density_score(clf, Xt))
+
+
+def test_selector_with_labels_ranks_then_trains_the_top_few(source):
+    _, _, Xt, yt = blobs()
+    candidates = [
+        (f"freeze {k}", TransferClassifier(source=source, freeze_depth=k, max_epochs=5))
+        for k in (0, 1)
+    ] + [
+        (
+            "features + LR",
+            make_pipeline(
+                FeatureTransferTransformer(source, layer=0), LogisticRegression()
+            ),
+        )
+    ]
+    selector = TransferSelector(candidates, top_k=2, random_state=0).fit(
+        Xt[:90], yt[:90]
+    )
+    report = selector.report_
+    assert list(report["candidate"]) == [name for name, _ in candidates]
+    assert report["trained"].sum() == 2  # only the top two were trained
+    assert report["selected"].sum() == 1
+    assert selector.best_name_ == report.loc[report["selected"], "candidate"].item()
+    assert "log_me" in selector.decided_by_
+    assert selector.score(Xt[90:], yt[90:]) > 0.8
+    np.testing.assert_array_equal(selector.classes_, [0, 1, 2])
+
+
+def test_selector_without_labels_trains_all_and_can_keep_the_source():
+    Xs, ys, Xt, yt = blobs(shift=0.5)
+    source = Source(X=Xs, y=ys)
+    common = dict(source=source, max_epochs=3, random_state=0)
+    candidates = [
+        ("source only", TransferClassifier(**{**common, "max_epochs": 0})),
+        ("CORAL", TransferClassifier(adaptation=DeepCORAL(), **common)),
+    ]
+    selector = TransferSelector(candidates).fit(Xt, np.full(len(Xt), -1))
+    assert selector.report_["trained"].all()
+    assert np.isfinite(selector.report_["label_free_score"]).all()
+    assert "soft_neighborhood_density" in selector.decided_by_
+    assert selector.predict(Xt).shape == (len(Xt),)
+
+
+def test_selector_errors():
+    _, _, Xt, yt = blobs()
+    with pytest.raises(ValueError, match="candidates"):
+        TransferSelector([]).fit(Xt, yt)
+    with pytest.raises(TypeError, match="not an estimator"):
+        TransferSelector([("x", 3)]).fit(Xt, yt)
+    with pytest.raises(ValueError, match="unique"):
+        TransferSelector(
+            [("a", TransferClassifier()), ("a", TransferClassifier())]
+        ).fit(Xt, yt)
+    with pytest.raises(ValueError, match="top_k"):
+        TransferSelector([TransferClassifier()], top_k=0).fit(Xt, yt)
