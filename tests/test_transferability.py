@@ -5,8 +5,8 @@ import itertools
 import numpy as np
 import pytest
 
-from sktransfer.metrics import _transferability as tr
-from sktransfer.metrics._transferability import h_score, leep, log_me, nce
+from sktransfer import metrics as tr
+from sktransfer.metrics import h_score, leep, log_me, nce
 
 
 def blobs(n=60, n_features=4, n_classes=3, separation=3.0, seed=0):
@@ -33,7 +33,7 @@ def source_predictions(y, informative, n_source=5, seed=0):
 
 
 def test_all_four_are_exported():
-    assert sorted(tr.__all__) == ["h_score", "leep", "log_me", "nce"]
+    assert {"h_score", "leep", "log_me", "nce"} <= set(tr.__all__)
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,12 @@ Every score and scorer is greater-is-better and keeps no state.
 """
 
 from ._label_free import information_maximization_score, prediction_entropy_score
+from ._logme import log_me
+from ._prediction_scores import (
+    mutual_information,
+    neg_entropy,
+    soft_neighborhood_density,
+)
 from ._scorers import (
     DeepEmbeddedValidation,
     ImportanceWeightedAccuracy,
@@ -28,16 +34,13 @@ from ._scorers import (
     nce_scorer,
     soft_neighborhood_density_score,
 )
-from ._transferability import h_score, leep, log_me, nce
-from ._validation_scores import (
+from ._source_scores import (
     deep_embedded_validation,
     importance_weighted_accuracy,
     importance_weights,
-    mutual_information,
-    neg_entropy,
     reverse_validation_score,
-    soft_neighborhood_density,
 )
+from ._transferability import h_score, leep, nce
 
 __all__ = [
     "DeepEmbeddedValidation",

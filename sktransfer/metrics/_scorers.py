@@ -22,14 +22,15 @@ import torch
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
-from ._transferability import h_score, leep, log_me, nce
-from ._validation_scores import (
+from ._logme import log_me
+from ._prediction_scores import soft_neighborhood_density
+from ._source_scores import (
     deep_embedded_validation,
     importance_weighted_accuracy,
     importance_weights,
     reverse_validation_score,
-    soft_neighborhood_density,
 )
+from ._transferability import h_score, leep, nce
 
 __all__ = [
     "DeepEmbeddedValidation",

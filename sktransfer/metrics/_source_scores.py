@@ -1,18 +1,6 @@
-"""Validation scores for unsupervised domain adaptation, on plain arrays.
-
-These functions choose between adapted models (hyperparameters, checkpoints,
-methods) without target labels. Each takes numpy arrays, not estimators, and
-returns a float where **greater is better**; losses are negated.
-
-* :func:`soft_neighborhood_density` (SND) and :func:`mutual_information`,
-  :func:`neg_entropy` read only the adapted model's softmax outputs on the
-  target rows.
-* :func:`importance_weighted_accuracy` (IWA) and
-  :func:`deep_embedded_validation` (DEV) read labelled, held-out *source* rows
-  re-weighted towards the target by :func:`importance_weights`.
-* :func:`reverse_validation_score` trains a classifier back from the target's
-  pseudo-labels and tests it on held-out labelled source rows.
-"""
+"""Label-free scores that use labelled source rows held out from training:
+importance weights (density ratios), importance-weighted accuracy, deep
+embedded validation, reverse validation. Greater is better."""
 
 from __future__ import annotations
 
@@ -20,336 +8,29 @@ import numbers
 from typing import Any
 
 import numpy as np
-from scipy.special import entr, logsumexp
-from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import check_array, check_random_state
+
+from ._array_checks import (
+    _PROBA_EPS,
+    _check_estimator,
+    _check_label_kinds,
+    _check_lengths,
+    _check_matrix,
+    _check_real,
+    _check_vector,
+    _check_weights,
+    _seeded_clone,
+)
 
 __all__ = [
     "deep_embedded_validation",
     "importance_weighted_accuracy",
     "importance_weights",
-    "mutual_information",
-    "neg_entropy",
     "reverse_validation_score",
-    "soft_neighborhood_density",
 ]
-
-#: Rows of a probability matrix must sum to 1 within this absolute tolerance.
-PROBA_SUM_ATOL = 1e-4
-# Domain-classifier probabilities are kept in [eps, 1 - eps] before the ratio.
-_PROBA_EPS = 1e-12
-# Entries of one similarity block in soft_neighborhood_density (32 MiB).
-_SND_BLOCK = 2**22
-
-
-# --- input validation ---------------------------------------------------------
-
-
-def _check_real(value: Any, name: str, *, low: float, allow_inf: bool = False):
-    """A real number > ``low``; bools are refused."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}.")
-    value = float(value)
-    if np.isnan(value) or (np.isinf(value) and not allow_inf):
-        raise ValueError(f"{name} must be finite, got {value!r}.")
-    if not value > low:
-        raise ValueError(f"{name} must be > {low:g}, got {value!r}.")
-    return value
-
-
-def _check_matrix(X: Any, name: str) -> np.ndarray:
-    """2-D, numeric, finite, at least one row and column."""
-    return check_array(X, dtype=np.float64, input_name=name)
-
-
-def _check_proba(proba: Any, name: str, *, min_samples: int = 1) -> np.ndarray:
-    """Rows of class probabilities: 2-D, finite, in [0, 1], summing to 1."""
-    p = check_array(
-        proba, dtype=np.float64, input_name=name, ensure_min_samples=min_samples
-    )
-    if p.shape[1] < 2:
-        raise ValueError(
-            f"{name} must have one column per class and at least 2 columns, got "
-            f"shape {p.shape}. Pass predict_proba's output, not predict's."
-        )
-    if (p < 0).any() or (p > 1 + PROBA_SUM_ATOL).any():
-        raise ValueError(
-            f"{name} must hold probabilities in [0, 1]; found values in "
-            f"[{p.min():.4g}, {p.max():.4g}]. Pass softmax outputs, not logits."
-        )
-    sums = p.sum(axis=1)
-    bad = np.abs(sums - 1.0) > PROBA_SUM_ATOL
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"Each row of {name} must sum to 1 (within {PROBA_SUM_ATOL:g}); "
-            f"{int(bad.sum())} row(s) do not, e.g. row {row} sums to "
-            f"{sums[row]:.6g}. Pass softmax outputs, not logits or scores."
-        )
-    return p / sums[:, None]
-
-
-def _check_vector(x: Any, name: str, *, numeric: bool) -> np.ndarray:
-    """1-D and non-empty; finite when numeric."""
-    if numeric:
-        arr = check_array(x, dtype=np.float64, ensure_2d=False, input_name=name)
-    else:
-        arr = np.asarray(x)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}.")
-    if arr.shape[0] == 0:
-        raise ValueError(f"{name} is empty.")
-    if not numeric and arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN or infinity.")
-    return arr
-
-
-def _check_label_kinds(**labels: np.ndarray) -> None:
-    """Refuse comparing text labels with numbers: every row would mismatch."""
-    kinds = {
-        name: "text" if a.dtype.kind in "US" else "numeric"
-        for name, a in labels.items()
-        if a.dtype.kind != "O"  # object arrays may hold either: not checked
-    }
-    if len(set(kinds.values())) > 1:
-        listed = ", ".join(f"{name} is {kind}" for name, kind in kinds.items())
-        raise ValueError(
-            f"Labels of different kinds cannot match: {listed}. Use the same "
-            "label type (e.g. the classifier's classes_) on both sides."
-        )
-
-
-def _check_weights(weights: Any, n: int, name: str = "weights") -> np.ndarray:
-    w = _check_vector(weights, name, numeric=True)
-    if w.shape[0] != n:
-        raise ValueError(f"{name} has {w.shape[0]} entries for {n} rows.")
-    if (w < 0).any():
-        raise ValueError(f"{name} must be non-negative; the smallest is {w.min():g}.")
-    if not w.sum() > 0:
-        raise ValueError(f"{name} are all zero: no row counts.")
-    return w
-
-
-def _check_lengths(**arrays: np.ndarray) -> None:
-    lengths = {name: len(a) for name, a in arrays.items()}
-    if len(set(lengths.values())) > 1:
-        listed = ", ".join(f"{name} has {n}" for name, n in lengths.items())
-        raise ValueError(f"Inconsistent numbers of rows: {listed}.")
-
-
-def _check_estimator(estimator: Any, name: str, *, proba: bool) -> None:
-    needed = ("fit", "predict_proba") if proba else ("fit", "predict")
-    missing = [m for m in needed if not hasattr(estimator, m)]
-    if missing:
-        raise ValueError(
-            f"{name} must be a scikit-learn classifier with "
-            f"{' and '.join(needed)}; {estimator!r} has no {', '.join(missing)}."
-        )
-
-
-def _seeded_clone(estimator: Any, random_state: Any) -> Any:
-    """A clone whose ``random_state`` parameters (nested ones too, e.g. in a
-    Pipeline) are seeded from ``random_state`` when it is given."""
-    est = clone(estimator)
-    if random_state is None:
-        return est
-    rng = check_random_state(random_state)
-    keys = sorted(
-        key
-        for key in est.get_params(deep=True)
-        if key == "random_state" or key.endswith("__random_state")
-    )
-    est.set_params(**{key: int(rng.randint(np.iinfo(np.int32).max)) for key in keys})
-    return est
-
-
-def _entropy(p: np.ndarray) -> np.ndarray:
-    """Shannon entropy (nats) of each row; ``0 log 0 = 0``."""
-    return entr(p).sum(axis=-1)
-
-
-# --- scores on the target's predicted probabilities ---------------------------
-
-
-def soft_neighborhood_density(target_proba: Any, temperature: float = 0.05) -> float:
-    """Soft neighborhood density (SND) of the target's predictions.
-
-    High when target rows form dense clusters in the space of the adapted
-    model's softmax outputs: each row has many close neighbours rather than
-    a few, as expected when the model groups target rows by class.
-
-    Parameters
-    ----------
-    target_proba : array-like of shape (n_target, n_classes)
-        The adapted model's class probabilities (softmax outputs) on the
-        unlabelled target rows. At least 2 rows; each row sums to 1.
-    temperature : float, default=0.05
-        Softmax temperature over similarities (the paper's value). Smaller
-        values attend to fewer neighbours.
-
-    Returns
-    -------
-    score : float
-        Mean entropy of the neighbour distributions, in ``[0, log(n_target -
-        1)]``. Greater is better.
-
-    Notes
-    -----
-    With ``f_i = p_i / ||p_i||_2`` and ``s_ij = f_i . f_j`` (cosine
-    similarity, ``j != i``), each row gets the neighbour distribution
-    ``q_ij = exp(s_ij / T) / sum_{k != i} exp(s_ik / T)`` and
-
-    ``SND = (1 / n) sum_i H(q_i)``, with ``H(q) = -sum_j q_j log q_j``.
-
-    SND compares *adaptation settings of one model* (hyperparameters,
-    training checkpoints) scored on *the same target rows*. Its range grows
-    with the number of rows and depends on the temperature and on the number
-    of classes, so scores computed on different rows, subsets or label sets
-    are not comparable. Tight clusters of ``m`` rows score about
-    ``log(m - 1)``, so the score also depends on how many rows each class
-    gets.
-
-    It cannot detect collapse or a lack of confidence: if every row gets the
-    same prediction, every similarity is 1 and SND reaches its maximum
-    ``log(n - 1)``, and low-confidence predictions near the uniform
-    distribution are all similar after normalisation and score high too.
-    Check the confidence and class balance (e.g. with
-    :func:`mutual_information`) alongside. It costs ``O(n^2 n_classes)``
-    time; memory is kept bounded by working on blocks of rows.
-
-    References
-    ----------
-    .. [1] K. Saito, D. Kim, P. Teterwak, S. Sclaroff, T. Darrell and
-       K. Saenko, "Tune it the Right Way: Unsupervised Validation of Domain
-       Adaptation via Soft Neighborhood Density", ICCV 2021.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sktransfer.metrics._validation_scores import (
-    ...     soft_neighborhood_density)
-    >>> clustered = np.repeat([[0.98, 0.02], [0.02, 0.98]], 5, axis=0)
-    >>> scattered = np.column_stack([np.linspace(0, 1, 10), np.linspace(1, 0, 10)])
-    >>> bool(soft_neighborhood_density(clustered)
-    ...      > soft_neighborhood_density(scattered))
-    True
-    """
-    p = _check_proba(target_proba, "target_proba", min_samples=2)
-    T = _check_real(temperature, "temperature", low=0.0)
-    f = p / np.linalg.norm(p, axis=1, keepdims=True)
-    n = f.shape[0]
-    step = max(1, _SND_BLOCK // n)
-    total = 0.0
-    for start in range(0, n, step):
-        rows = np.arange(start, min(start + step, n))
-        logits = (f[rows] @ f.T) / T
-        logits[np.arange(len(rows)), rows] = -np.inf  # a row is not its neighbour
-        q = np.exp(logits - logsumexp(logits, axis=1, keepdims=True))
-        total += _entropy(q).sum()
-    return float(total / n)
-
-
-def mutual_information(target_proba: Any) -> float:
-    """Mutual information between target rows and predicted classes.
-
-    Parameters
-    ----------
-    target_proba : array-like of shape (n_target, n_classes)
-        The adapted model's class probabilities on the target rows; each row
-        sums to 1.
-
-    Returns
-    -------
-    score : float
-        ``H(mean_i p_i) - mean_i H(p_i)`` in nats, in ``[0, log(n_classes)]``.
-        Greater is better.
-
-    Notes
-    -----
-    ``MI = H(p_bar) - (1/n) sum_i H(p_i)`` with ``p_bar = (1/n) sum_i p_i``
-    and ``H(p) = -sum_k p_k log p_k``: high when each prediction is confident
-    (low ``H(p_i)``) and the predictions are spread over the classes (high
-    ``H(p_bar)``). It is 0 when every row gets the same prediction and
-    ``log(n_classes)`` for one-hot predictions balanced over the classes.
-
-    This is exactly what the information-maximisation loss (e.g. SHOT)
-    maximises, so it always prefers the model trained with that loss, and
-    more of it: it cannot choose *between* adaptation methods or set that
-    loss's weight. It can compare settings of a method that does not
-    optimise it, on the same target rows. Its ideal of balanced classes is
-    wrong under target label shift.
-
-    References
-    ----------
-    .. [1] J. Liang, D. Hu and J. Feng, "Do We Really Need to Access the
-       Source Data? Source Hypothesis Transfer for Unsupervised Domain
-       Adaptation", ICML 2020.
-    .. [2] A. Krause, P. Perona and R. Gomes, "Discriminative Clustering by
-       Regularized Information Maximization", NeurIPS 2010.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sktransfer.metrics._validation_scores import mutual_information
-    >>> round(mutual_information([[1.0, 0.0], [0.0, 1.0]]), 4)  # log(2)
-    0.6931
-    >>> mutual_information([[0.7, 0.3], [0.7, 0.3]])
-    0.0
-    """
-    p = _check_proba(target_proba, "target_proba")
-    mi = _entropy(p.mean(axis=0)) - _entropy(p).mean()
-    return float(max(mi, 0.0))  # >= 0 by concavity; drop rounding below 0
-
-
-def neg_entropy(target_proba: Any) -> float:
-    """Negative mean entropy of the target's predicted probabilities.
-
-    Parameters
-    ----------
-    target_proba : array-like of shape (n_target, n_classes)
-        The adapted model's class probabilities on the target rows; each row
-        sums to 1.
-
-    Returns
-    -------
-    score : float
-        ``-mean_i H(p_i)`` in nats, in ``[-log(n_classes), 0]``. Greater (more
-        confident) is better.
-
-    Notes
-    -----
-    ``score = -(1/n) sum_i H(p_i)``, ``H(p) = -sum_k p_k log p_k``.
-
-    It rewards confidence only, and so also rewards a model that puts every
-    target row in one class, and over-confident models. It is what entropy
-    minimisation optimises, so it favours that loss. Compare settings of one
-    method on the same target rows, and check the class balance (e.g. with
-    :func:`mutual_information`) alongside.
-
-    References
-    ----------
-    .. [1] Y. Grandvalet and Y. Bengio, "Semi-supervised Learning by Entropy
-       Minimization", NeurIPS 2004.
-    .. [2] P. Morerio, J. Cavazza and V. Murino, "Minimal-Entropy Correlation
-       Alignment for Unsupervised Deep Domain Adaptation", ICLR 2018.
-
-    Examples
-    --------
-    >>> from sktransfer.metrics._validation_scores import neg_entropy
-    >>> neg_entropy([[1.0, 0.0], [0.0, 1.0]])
-    0.0
-    >>> round(neg_entropy([[0.5, 0.5]]), 4)  # -log(2)
-    -0.6931
-    """
-    p = _check_proba(target_proba, "target_proba")
-    return float(0.0 - _entropy(p).mean())  # 0.0, not -0.0, when certain
-
-
-# --- importance weighting ------------------------------------------------------
 
 
 def importance_weights(
@@ -429,7 +110,7 @@ def importance_weights(
     Examples
     --------
     >>> import numpy as np
-    >>> from sktransfer.metrics._validation_scores import importance_weights
+    >>> from sktransfer.metrics import importance_weights
     >>> rng = np.random.RandomState(0)
     >>> Xs, Xt = rng.normal(size=(100, 2)), rng.normal(1.0, size=(80, 2))
     >>> w = importance_weights(Xs, Xt, random_state=0)
@@ -516,7 +197,7 @@ def importance_weighted_accuracy(
 
     Examples
     --------
-    >>> from sktransfer.metrics._validation_scores import (
+    >>> from sktransfer.metrics import (
     ...     importance_weighted_accuracy)
     >>> importance_weighted_accuracy([0, 1, 1, 0], [0, 1, 0, 0], [1, 1, 1, 1])
     0.75
@@ -575,7 +256,7 @@ def deep_embedded_validation(source_val_loss: Any, weights: Any) -> float:
 
     Examples
     --------
-    >>> from sktransfer.metrics._validation_scores import (
+    >>> from sktransfer.metrics import (
     ...     deep_embedded_validation)
     >>> round(deep_embedded_validation([0.2, 0.4, 0.6], [1.0, 1.0, 1.0]), 6)
     -0.4
@@ -677,7 +358,7 @@ def reverse_validation_score(
     Examples
     --------
     >>> import numpy as np
-    >>> from sktransfer.metrics._validation_scores import (
+    >>> from sktransfer.metrics import (
     ...     reverse_validation_score)
     >>> rng = np.random.RandomState(0)
     >>> ys, yt = rng.randint(2, size=60), rng.randint(2, size=60)
