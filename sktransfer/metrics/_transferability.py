@@ -262,25 +262,22 @@ def h_score(features: ArrayLike, y: ArrayLike) -> float:
     codes = _check_labels(y, "y", min_classes=2)
     _check_lengths(len(features), "features", len(codes), "y")
 
-    n = len(codes)
     f = features - features.mean(axis=0)
     n_classes = int(codes.max()) + 1
     counts = np.bincount(codes, minlength=n_classes).astype(np.float64)
-    sums = np.zeros((n_classes, f.shape[1]))
-    np.add.at(sums, codes, f)
-    class_means = sums / counts[:, None]
-    g = class_means[codes]  # already centred: its mean is f's mean, 0
-
-    cov_f = f.T @ f / n
-    cov_g = g.T @ g / n
-    eigvals, eigvecs = np.linalg.eigh(cov_f)
-    top = eigvals.max(initial=0.0)
+    # With f = U S V^T, cov(f)^+ cov(g) has trace ||P U_r||_F^2, where P
+    # replaces each row by its class mean and U_r keeps the directions whose
+    # variance is above the cut-off: no d x d matrix, so wide features (a
+    # convolution map of 25k values) cost O(n^2 d), not O(d^3).
+    u, singular, _ = np.linalg.svd(f, full_matrices=False)
+    top = singular.max(initial=0.0)
     if top <= 0:
         return 0.0  # constant features: nothing to explain
-    keep = eigvals > H_SCORE_RCOND * top
-    v = eigvecs[:, keep]
-    # tr(V diag(1/w) V^T cov_g) = sum_j (v_j^T cov_g v_j) / w_j
-    return float(np.sum(np.einsum("ij,ij->j", v, cov_g @ v) / eigvals[keep]))
+    u = u[:, singular**2 > H_SCORE_RCOND * top**2]
+    sums = np.zeros((n_classes, u.shape[1]))
+    np.add.at(sums, codes, u)
+    class_means = sums / counts[:, None]
+    return float(np.sum(counts[:, None] * class_means**2))
 
 
 # --------------------------------------------------------------------------
