@@ -48,6 +48,7 @@ from sktransfer.metrics import (
     soft_neighborhood_density_score,
 )
 from sktransfer.models import MLP, LeNet
+from sktransfer.selection._selector import untrained
 
 from ._harness import Table
 from .mnist_usps import augmentation, few_labels
@@ -95,7 +96,7 @@ def _with_labels(table: Table, quick: bool, seeds: int) -> None:
         accuracies, score_time, train_time = [], 0.0, 0.0
         for label, candidate in candidates.items():
             start = time.perf_counter()
-            prepared = _prepared(candidate).fit(X, y)
+            prepared = untrained(candidate).fit(X, y)
             scores["LogME"].append(log_me_scorer(prepared, X, y))
             scores["H-score"].append(h_score_scorer(prepared, X, y))
             score_time += time.perf_counter() - start
@@ -139,15 +140,6 @@ def _with_labels(table: Table, quick: bool, seeds: int) -> None:
         table.add(name, "time: scoring all / training all once",
                   score_time / train_time, unit="ratio",
                   note=f"{score_time:.1f} s vs {train_time:.1f} s")  # fmt: skip
-
-
-def _prepared(candidate):
-    """The candidate as it is before any training (what transferability
-    scores look at)."""
-    prepared = clone(candidate)
-    if "max_epochs" in prepared.get_params():
-        prepared.set_params(max_epochs=0)
-    return prepared
 
 
 def _usps_train_labels() -> np.ndarray:

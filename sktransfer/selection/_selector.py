@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -197,7 +198,7 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         rows = []
         for name, candidate in named:
             start = time.perf_counter()
-            prepared = _untrained(candidate).fit(X_l, y_l)
+            prepared = untrained(candidate).fit(X_l, y_l)
             score = float(scoring(prepared, X_l, y_l))
             rows.append(
                 {
@@ -290,9 +291,14 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return self.best_estimator_.score(X, y, sample_weight=sample_weight)
 
 
-def _untrained(candidate):
-    """A clone that only prepares (no epoch), where the candidate trains."""
+def untrained(candidate):
+    """What a transferability score looks at, before any training: a clone
+    that only prepares (``max_epochs=0``) where the candidate trains a
+    network, and a Pipeline's steps before its model (the model is not
+    fitted)."""
     estimator = clone(candidate)
+    if isinstance(estimator, Pipeline) and len(estimator) > 1:
+        return estimator[:-1]
     if "max_epochs" in estimator.get_params():
         estimator.set_params(max_epochs=0)
     return estimator
