@@ -16,7 +16,6 @@
 Every score and scorer is greater-is-better and keeps no state.
 """
 
-from ._label_free import information_maximization_score, prediction_entropy_score
 from ._logme import log_me
 from ._prediction_scores import (
     mutual_information,
@@ -29,9 +28,11 @@ from ._scorers import (
     ReverseValidation,
     TransferabilityScorer,
     h_score_scorer,
+    information_maximization_score,
     leep_scorer,
     log_me_scorer,
     nce_scorer,
+    prediction_entropy_score,
     soft_neighborhood_density_score,
 )
 from ._source_scores import (

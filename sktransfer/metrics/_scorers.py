@@ -23,7 +23,11 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ._logme import log_me
-from ._prediction_scores import soft_neighborhood_density
+from ._prediction_scores import (
+    mutual_information,
+    neg_entropy,
+    soft_neighborhood_density,
+)
 from ._source_scores import (
     deep_embedded_validation,
     importance_weighted_accuracy,
@@ -38,9 +42,11 @@ __all__ = [
     "ReverseValidation",
     "TransferabilityScorer",
     "h_score_scorer",
+    "information_maximization_score",
     "leep_scorer",
     "log_me_scorer",
     "nce_scorer",
+    "prediction_entropy_score",
     "soft_neighborhood_density_score",
 ]
 
@@ -187,6 +193,49 @@ def soft_neighborhood_density_score(estimator, X, y=None) -> float:
     True
     """
     return soft_neighborhood_density(estimator.predict_proba(X))
+
+
+def prediction_entropy_score(estimator, X, y=None) -> float:
+    """Negative mean entropy of the predicted class probabilities.
+
+    Confident predictions on the target score high. On its own it also
+    rewards a model that puts every sample in one class; prefer
+    :func:`information_maximization_score` to compare models.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktransfer.metrics import prediction_entropy_score
+    >>> X = np.array([[0.0], [0.1], [5.0], [5.1]]); y = [0, 0, 1, 1]
+    >>> clf = LogisticRegression().fit(X, y)
+    >>> prediction_entropy_score(clf, X) < 0
+    True
+    """
+    return neg_entropy(estimator.predict_proba(X))
+
+
+def information_maximization_score(estimator, X, y=None) -> float:
+    """Mutual information between inputs and predicted labels (IM score).
+
+    ``H(mean_i p_i) - mean_i H(p_i)``: high when each prediction is confident
+    and the predictions are spread over the classes, as in the information
+    maximisation objective of SHOT (Liang et al., ICML 2020). At most
+    ``log(n_classes)``. It is what the information-maximisation loss
+    optimises, so it always prefers that loss: it compares settings of one
+    loss, not methods.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktransfer.metrics import information_maximization_score
+    >>> X = np.array([[0.0], [0.1], [5.0], [5.1]]); y = [0, 0, 1, 1]
+    >>> clf = LogisticRegression().fit(X, y)
+    >>> bool(0 < information_maximization_score(clf, X) <= np.log(2))
+    True
+    """
+    return mutual_information(estimator.predict_proba(X))
 
 
 class _SourceValidation:
