@@ -18,6 +18,7 @@ BENCHMARKS = {
     "adaptation_timing": adaptation.run_timing,
     "features_prefix": features_prefix.run,
     "selection": selection.run,
+    "selection_labels": selection.run_with_labels,
 }
 
 

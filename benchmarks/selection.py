@@ -252,6 +252,22 @@ def _office_caltech(table: Table, quick: bool) -> list[dict]:
     return gaps
 
 
+def run_with_labels(quick: bool = False, seeds: int = 3) -> Table:
+    """Only part 1 (with labels): ``--only selection_labels``."""
+    seeds = 1 if quick else seeds
+    table = Table(
+        "selection_labels",
+        "Choosing how to transfer with labels: MNIST(10k) -> USPS, LeNet "
+        "pretrained with affine augmentation, 10 USPS labels per class, accuracy "
+        "on USPS test; candidates fine-tune (freeze depth 0-3, lr 1e-4, batch "
+        "32) or a layer's features + LogisticRegression; the grid is 3-fold CV "
+        f"over all of them plus a refit. {seeds} seed(s). Quick mode: {quick}.",
+        quick=quick,
+    )
+    _with_labels(table, quick, seeds)
+    return table
+
+
 def run(quick: bool = False, seeds: int = 1) -> Table:
     seeds = 1 if quick else seeds
     table = Table(

@@ -150,3 +150,12 @@ def test_selector_errors():
         ).fit(Xt, yt)
     with pytest.raises(ValueError, match="top_k"):
         TransferSelector([TransferClassifier()], top_k=0).fit(Xt, yt)
+
+
+def test_reverse_validation_with_held_out_rows_missing_a_class():
+    Xs, ys, Xt, _ = blobs(n=300)
+    clf = TransferClassifier(
+        source=Source(X=Xs[:240], y=ys[:240]), max_epochs=2, random_state=0
+    ).fit(Xt, np.full(len(Xt), -1))
+    held = np.flatnonzero(ys[240:] != 2) + 240  # no row of class 2 held out
+    assert np.isfinite(ReverseValidation(Xs[held], ys[held])(clf, Xt))

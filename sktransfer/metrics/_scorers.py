@@ -329,6 +329,10 @@ class ReverseValidation(_SourceValidation):
         X_s, y_s, X_t = self._data(X)
         f_s, f_t = self._features(estimator, X_s, X_t)
         pseudo = estimator.predict(X_t)
+        # The training-source arguments declare the class set: every class the
+        # estimator predicts, even one missing from the held-out rows.
+        classes = np.asarray(estimator.classes_)
+        declared = np.repeat(f_s[:1], len(classes), axis=0)
         return reverse_validation_score(
-            f_s, y_s, f_s, y_s, f_t, pseudo, random_state=self.random_state
+            declared, classes, f_s, y_s, f_t, pseudo, random_state=self.random_state
         )
