@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from ._input import validate_samples
+from ._labels import check_source_labels, marked, retyped
 from ._params import InstanceOf, Interval
 from ._supervised import NetworkEstimator
 from .source import ResolvedSource
@@ -268,15 +269,15 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
             X = X.copy()
         # The marker means "unlabelled" only with source data to learn from.
         self._marker = self.unlabelled if across else None
-        unlabelled = _marked(y, self._marker)
+        unlabelled = marked(y, self._marker)
         # The labels left, typed as they would be without the marker.
-        y_labelled = _retyped(y[~unlabelled]) if unlabelled.any() else y
+        y_labelled = retyped(y[~unlabelled]) if unlabelled.any() else y
         if len(y_labelled):
             check_classification_targets(y_labelled)
         if across:
             self._check_source_rows(source, X)
             source.y = column_or_1d(source.y, warn=True)
-            _check_source_labels(source.y, self._marker)
+            check_source_labels(source.y, self._marker)
         self._label_encoder = LabelEncoder().fit(
             self._labels(y_labelled, source, across)
         )
@@ -309,7 +310,7 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         """All the labels the network's outputs stand for."""
         if self.classes is not None:
             classes = np.asarray(self.classes)
-            if _marked(classes, self._marker).any():
+            if marked(classes, self._marker).any():
                 raise ValueError(
                     f"classes contains {self._marker!r}, which marks unlabelled "
                     f"target rows (unlabelled={self._marker!r}). If it is a "
@@ -347,10 +348,10 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
             The fraction of correct predictions.
         """
         check_is_fitted(self)
-        marked = _marked(np.asarray(y), getattr(self, "_marker", None))
-        if marked.any():
+        unlabelled = marked(np.asarray(y), getattr(self, "_marker", None))
+        if unlabelled.any():
             raise ValueError(
-                f"y has {int(marked.sum())} of {len(marked)} rows marked "
+                f"y has {int(unlabelled.sum())} of {len(unlabelled)} rows marked "
                 f"unlabelled ({self._marker!r}): accuracy needs labels. To "
                 "compare models without target labels, score with "
                 "sktransfer.information_maximization_score (e.g. "
@@ -394,56 +395,3 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
-
-
-def _marked(y: np.ndarray, marker) -> np.ndarray:
-    """Mask of the entries equal to ``marker`` (``None``: none), for numeric,
-    string or object ``y``; a number never equals a string."""
-    y = np.asarray(y)
-    if marker is None or not len(y):
-        return np.zeros(len(y), dtype=bool)
-    if isinstance(marker, Real):
-        if y.dtype.kind in "iuf":
-            return y == marker
-        test = lambda v: isinstance(v, Real) and not isinstance(v, bool)  # noqa: E731
-    else:
-        test = lambda v: isinstance(v, str)  # noqa: E731
-    if y.dtype.kind not in "OUS":
-        return np.zeros(len(y), dtype=bool)
-    return np.array([test(v) and v == marker for v in y.tolist()], dtype=bool)
-
-
-def _retyped(y: np.ndarray) -> np.ndarray:
-    """An object array of only ints (or only strings), as the plain array it
-    would be without the marker, so that it reads as class labels."""
-    if y.dtype.kind != "O" or not len(y):
-        return y
-    values = y.tolist()
-    for kind, test in ((np.int64, _is_int), (str, _is_str)):
-        if all(test(v) for v in values):
-            return np.asarray(values, dtype=kind)
-    return y
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, Integral) and not isinstance(v, bool)
-
-
-def _is_str(v) -> bool:
-    return isinstance(v, str)
-
-
-def _check_source_labels(y_source: np.ndarray, marker) -> None:
-    try:
-        check_classification_targets(y_source)
-    except ValueError as exc:
-        raise ValueError(
-            f"Source.y must hold class labels like y: {exc} Regression targets "
-            "go with TransferRegressor."
-        ) from exc
-    if _marked(y_source, marker).any():
-        raise ValueError(
-            f"Source.y contains {marker!r}, which marks unlabelled target rows "
-            f"(unlabelled={marker!r}). If {marker!r} is a class, pass "
-            "unlabelled=None (every target row labelled) or another marker."
-        )

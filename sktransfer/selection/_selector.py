@@ -13,8 +13,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._labels import marked
 from .._params import InstanceOf, Interval, IsCallable, check_params
-from ..classifier import _marked
 from ..metrics._scorers import log_me_scorer, soft_neighborhood_density_score
 
 
@@ -153,7 +153,7 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         validate_data(self, X, allow_nd=True, dtype=None, ensure_all_finite=False)
         named = self._named_candidates()
         y = np.asarray(y)
-        labelled = ~_marked(y, self.unlabelled)
+        labelled = ~marked(y, self.unlabelled)
         if len(np.unique(y[labelled])) >= 2:
             rows, best = self._with_labels(named, X, y, labelled)
         else:

@@ -1,0 +1,61 @@
+"""Class labels and the marker of unlabelled rows."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils.multiclass import check_classification_targets
+
+
+def marked(y: np.ndarray, marker) -> np.ndarray:
+    """Mask of the entries equal to ``marker`` (``None``: none), for numeric,
+    string or object ``y``; a number never equals a string."""
+    y = np.asarray(y)
+    if marker is None or not len(y):
+        return np.zeros(len(y), dtype=bool)
+    if isinstance(marker, Real):
+        if y.dtype.kind in "iuf":
+            return y == marker
+        test = lambda v: isinstance(v, Real) and not isinstance(v, bool)  # noqa: E731
+    else:
+        test = lambda v: isinstance(v, str)  # noqa: E731
+    if y.dtype.kind not in "OUS":
+        return np.zeros(len(y), dtype=bool)
+    return np.array([test(v) and v == marker for v in y.tolist()], dtype=bool)
+
+
+def retyped(y: np.ndarray) -> np.ndarray:
+    """An object array of only ints (or only strings), as the plain array it
+    would be without the marker, so that it reads as class labels."""
+    if y.dtype.kind != "O" or not len(y):
+        return y
+    values = y.tolist()
+    for kind, test in ((np.int64, _is_int), (str, _is_str)):
+        if all(test(v) for v in values):
+            return np.asarray(values, dtype=kind)
+    return y
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, Integral) and not isinstance(v, bool)
+
+
+def _is_str(v) -> bool:
+    return isinstance(v, str)
+
+
+def check_source_labels(y_source: np.ndarray, marker) -> None:
+    try:
+        check_classification_targets(y_source)
+    except ValueError as exc:
+        raise ValueError(
+            f"Source.y must hold class labels like y: {exc} Regression targets "
+            "go with TransferRegressor."
+        ) from exc
+    if marked(y_source, marker).any():
+        raise ValueError(
+            f"Source.y contains {marker!r}, which marks unlabelled target rows "
+            f"(unlabelled={marker!r}). If {marker!r} is a class, pass "
+            "unlabelled=None (every target row labelled) or another marker."
+        )
