@@ -380,6 +380,22 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         X = validate_samples(self, X)
         return self.net_.predict_proba(X).astype(np.float64)
 
+    def predict_log_proba(self, X):
+        """Log of the class probabilities of the samples in ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Samples of the shape seen in ``fit``.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            ``log(predict_proba(X))``; ``-inf`` where a probability is 0.
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
     def predict(self, X):
         """Predicted class labels of the samples in ``X``.
 

@@ -257,3 +257,11 @@ def test_zero_epochs_gives_the_source_predictions(tabular_source, domains):
     np.testing.assert_allclose(
         clf.predict_proba(Xt), tabular_source.predict_proba(Xt), rtol=1e-6
     )
+
+
+def test_predict_log_proba_is_the_log_of_predict_proba():
+    X, y = small_problem()
+    clf = TransferClassifier(max_epochs=1, random_state=0).fit(X, y)
+    np.testing.assert_allclose(
+        np.exp(clf.predict_log_proba(X)), clf.predict_proba(X), rtol=1e-12
+    )
