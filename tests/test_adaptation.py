@@ -107,7 +107,6 @@ def test_target_weight_semantics_are_exact():
 
     def grad(target_weight, adaptation=None, adaptation_weight=0.0):
         setup = DomainSetup(
-            source=None,
             target_weight=target_weight,
             adaptation=adaptation,
             adaptation_weight=adaptation_weight,

@@ -180,7 +180,8 @@ def test_nets_are_configured_through_their_constructor(digits, lenet_source):
     Xs, ys, Xt, _ = blobs(n=60)
     across = TransferClassifier(source=Source(X=Xs, y=ys), max_epochs=1).fit(Xt, ys)
     setup = across.net_.get_params(deep=False)["domain"]
-    assert setup.source[0] is not None and setup.target_weight == 1.0
+    assert setup.target_weight == 1.0
+    assert across.net_.get_params(deep=False)["iterator_train__source"][0] is Xs
 
 
 def test_regressor_shares_the_classifier_parameters():

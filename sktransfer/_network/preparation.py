@@ -199,17 +199,15 @@ def _build(source, X, n_outputs, module, kwargs, default) -> nn.Module:
     return module(**kwargs)
 
 
-def trace(
-    module: nn.Module, example: torch.Tensor, what: str = "X"
-) -> tuple[list[Block], object]:
+def trace(module: nn.Module, example: torch.Tensor) -> tuple[list[Block], object]:
     """The network's blocks and output, traced on ``example``; a clear error
     when the network cannot take inputs of that shape."""
     try:
         return trace_blocks(module, example)
     except (RuntimeError, ValueError, TypeError, IndexError) as exc:
         raise ValueError(
-            f"The network cannot take {what} with samples of shape "
-            f"{tuple(example.shape[1:])}: {exc}. Map {what} to the input the "
+            "The network cannot take X with samples of shape "
+            f"{tuple(example.shape[1:])}: {exc}. Map X to the input the "
             "network expects (e.g. with sktransfer.ImageMapping) or pass a "
             "network that takes it."
         ) from exc

@@ -10,7 +10,6 @@ whole network.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Iterator
 
@@ -192,8 +191,6 @@ class _DomainSteps:
     def __getstate__(self):
         # A saved net does not carry the source rows: predicting needs none.
         state = super().__getstate__()
-        if state.get("domain") is not None:
-            state["domain"] = dataclasses.replace(state["domain"], source=None)
         if "iterator_train__source" in state:
             state["iterator_train__source"] = None
         return state

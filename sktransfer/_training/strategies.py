@@ -139,7 +139,6 @@ class AcrossDomains(Strategy):
         batch_size = training.net_params["batch_size"]
         steps = math.ceil(max(len(X_source), len(X)) / batch_size)
         return DomainSetup(
-            source=training.source_data,
             target_weight=training.target_weight,
             adaptation=adaptation,
             adaptation_weight=training.adaptation_weight,

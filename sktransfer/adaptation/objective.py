@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -15,7 +14,6 @@ from .base import AdaptationLoss, DomainBatch
 class DomainSetup:
     """What a training step across domains needs, fixed for one ``fit``."""
 
-    source: tuple[np.ndarray, np.ndarray] | None  # (X_source, y_source encoded)
     target_weight: float
     adaptation: AdaptationLoss | None
     adaptation_weight: float
