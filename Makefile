@@ -9,9 +9,16 @@ BIN := $(VENV)/bin
 SKTRANSFER_DATA ?= $(abspath ../shared/data)
 export SKTRANSFER_DATA
 
-.PHONY: env test example benchmark lint
+.PHONY: env bench-env test example benchmark lint
 
 env: $(VENV)/.installed
+
+# The benchmarks compare against skada: the "benchmark" extra installs it.
+bench-env: $(VENV)/.benchmark
+
+$(VENV)/.benchmark: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,benchmark]"
+	touch $@
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +31,7 @@ test: env
 example: env
 	$(BIN)/python examples/mnist_to_usps.py
 
-benchmark: env
+benchmark: bench-env
 	$(BIN)/python -m benchmarks --quick
 
 lint: env

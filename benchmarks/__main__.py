@@ -19,6 +19,7 @@ BENCHMARKS = {
     "features_prefix": features_prefix.run,
     "selection": selection.run,
     "selection_labels": selection.run_with_labels,
+    "selection_label_free": selection.run_label_free,
 }
 
 

@@ -49,6 +49,7 @@ class Table:
         self.name = f"{name}_quick" if quick else name
         self.description = description
         self.rows: dict[tuple[str, str], Row] = {}
+        self.extra: dict = {}  # saved in the JSON next to the rows
         self.started = time.time()
 
     def add(self, setting: str, method: str, value: float, **kw) -> None:
@@ -90,6 +91,7 @@ class Table:
                 {**asdict(r), "mean": r.mean, "std": r.std} for r in self.rows.values()
             ],
             "complete": True,
+            **self.extra,
             **(extra or {}),
         }
         path = RESULTS / f"{self.name}.json"

@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
+from sklearn.svm import LinearSVC
 
 from sktransfer import (
     FeatureTransferTransformer,
@@ -17,13 +19,16 @@ from sktransfer.metrics import (
     DeepEmbeddedValidation,
     ImportanceWeightedAccuracy,
     ReverseValidation,
+    TransferabilityScorer,
+    ensemble_agreement,
     h_score_scorer,
     leep_scorer,
+    log_me,
     log_me_scorer,
     nce_scorer,
     soft_neighborhood_density_score,
 )
-from sktransfer.metrics._scorers import fixed_representation
+from sktransfer.metrics._scorers import fixed_representation, head_input, layer_output
 
 
 def blobs(n=200, seed=0, shift=1.0):
@@ -53,6 +58,35 @@ def test_fixed_representation_follows_the_frozen_blocks(source):
         FeatureTransferTransformer(source, layer=0), LogisticRegression()
     )
     assert fixed_representation(pipe.fit(Xt, yt), Xt).shape == (len(Xt), 100)
+
+
+def test_head_input_is_the_penultimate_block_whatever_is_frozen(source):
+    _, _, Xt, yt = blobs()
+    penultimate = layer_output(source.module_, Xt, len(source.blocks_) - 2)
+    for depth in (0, 1):
+        clf = TransferClassifier(source=source, freeze_depth=depth, max_epochs=0)
+        np.testing.assert_allclose(head_input(clf.fit(Xt, yt), Xt), penultimate)
+    # So the default scorer gives every freeze depth one score; the
+    # "frozen_features" scorer tells them apart.
+    frozen_scorer = TransferabilityScorer(log_me, uses="frozen_features")
+    scores = {
+        depth: (
+            log_me_scorer(clf, Xt, yt),
+            frozen_scorer(clf, Xt, yt),
+        )
+        for depth in (0, 1)
+        for clf in [
+            TransferClassifier(source=source, freeze_depth=depth, max_epochs=0).fit(
+                Xt, yt
+            )
+        ]
+    }
+    assert scores[0][0] == scores[1][0]
+    assert scores[0][1] != scores[1][1]
+    assert scores[0][1] == log_me(Xt, yt)  # nothing frozen: the input itself
+    assert repr(frozen_scorer) == "log_me_scorer(uses='frozen_features')"
+    with pytest.raises(ValueError, match="uses must be one of"):
+        TransferabilityScorer(log_me, uses="logits")
 
 
 def test_transferability_scorers_rank_layers_in_a_grid_search(source):
@@ -123,6 +157,24 @@ def test_selector_with_labels_ranks_then_trains_the_top_few(source):
     np.testing.assert_array_equal(selector.classes_, [0, 1, 2])
 
 
+def test_selector_breaks_ties_by_fewer_trainable_parameters(source):
+    _, _, Xt, yt = blobs()
+    candidates = [
+        (f"freeze {k}", TransferClassifier(source=source, freeze_depth=k, max_epochs=3))
+        for k in (0, 1)
+    ]
+    selector = TransferSelector(candidates, top_k=1, random_state=0).fit(
+        Xt[:90], yt[:90]
+    )
+    report = selector.report_.set_index("candidate")
+    assert report["transferability"].nunique() == 1  # one source: one score
+    counts = report["trainable_parameters"]
+    assert counts["freeze 0"] > counts["freeze 1"] > 0
+    assert selector.best_name_ == "freeze 1"  # the tie goes to the fewest
+    assert report["trained"].sum() == 0  # top_k=1: no validation fit, one refit
+    assert "top_k=1" in selector.decided_by_
+
+
 def test_selector_without_labels_trains_all_and_can_keep_the_source():
     Xs, ys, Xt, yt = blobs(shift=0.5)
     source = Source(X=Xs, y=ys)
@@ -136,6 +188,31 @@ def test_selector_without_labels_trains_all_and_can_keep_the_source():
     assert np.isfinite(selector.report_["label_free_score"]).all()
     assert "soft_neighborhood_density" in selector.decided_by_
     assert selector.predict(Xt).shape == (len(Xt),)
+
+
+def test_selector_without_labels_by_ensemble_agreement():
+    Xs, ys, Xt, yt = blobs(shift=0.5)
+    source = Source(X=Xs, y=ys)
+    common = dict(source=source, max_epochs=3, random_state=0)
+    candidates = [
+        ("source only", TransferClassifier(**{**common, "max_epochs": 0})),
+        ("joint", TransferClassifier(**common)),
+        ("CORAL", TransferClassifier(adaptation=DeepCORAL(), **common)),
+    ]
+    selector = TransferSelector(candidates, label_free_scoring="ensemble")
+    selector.fit(Xt, np.full(len(Xt), -1))
+    fitted = [clone(c).fit(Xt, np.full(len(Xt), -1)) for _, c in candidates]
+    expected = ensemble_agreement([f.predict_proba(Xt) for f in fitted])
+    np.testing.assert_allclose(selector.report_["label_free_score"], expected)
+    assert selector.best_name_ == candidates[int(np.argmax(expected))][0]
+    assert "EnsV" in selector.decided_by_
+    with pytest.raises(TypeError, match="needs predict_proba"):
+        TransferSelector(
+            [("svm", LinearSVC()), ("lr", LogisticRegression())],
+            label_free_scoring="ensemble",
+        ).fit(Xt, np.full(len(Xt), -1))
+    with pytest.raises(ValueError, match="label_free_scoring must be"):
+        TransferSelector(candidates, label_free_scoring="SND").fit(Xt, yt)
 
 
 def test_selector_errors():

@@ -520,3 +520,38 @@ def test_reverse_validation_accepts_a_custom_estimator():
         estimator=LogisticRegression(C=0.1, max_iter=200),
     )
     assert score > 0.9
+
+
+# --- ensemble agreement (EnsV) ----------------------------------------------------
+
+
+def test_ensemble_agreement_is_the_match_rate_with_the_mean_vote():
+    rng = np.random.RandomState(0)
+    probas = [rng.dirichlet(np.ones(4), size=50) for _ in range(5)]
+    vote = np.mean(probas, axis=0).argmax(1)
+    expected = [np.mean(p.argmax(1) == vote) for p in probas]
+    np.testing.assert_allclose(vs.ensemble_agreement(probas), expected)
+
+
+def test_ensemble_agreement_ranks_the_outlier_last_and_twins_first():
+    labels = np.arange(60) % 3
+    good = confident_clusters()
+    twin = confident_clusters(seed=1)
+    wrong = one_hot((labels + 1) % 3, 3) * 0.9 + 0.1 / 3
+    scores = vs.ensemble_agreement([good, twin, wrong])
+    assert scores[0] == scores[1] == 1.0
+    assert scores[2] == 0.0
+
+
+@pytest.mark.parametrize(
+    "probas, match",
+    [
+        ([], "empty"),
+        (np.full((4, 2), 0.5), "one probability matrix per candidate"),
+        ([np.full((4, 2), 0.5), np.full((5, 2), 0.5)], "same shape"),
+        ([np.full((4, 2), 0.5), np.full((4, 2), 2.0)], r"candidate_probas\[1\]"),
+    ],
+)
+def test_ensemble_agreement_refuses_bad_input(probas, match):
+    with pytest.raises(ValueError, match=match):
+        vs.ensemble_agreement(probas)

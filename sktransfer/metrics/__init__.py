@@ -11,11 +11,15 @@
   :func:`information_maximization_score`, :func:`prediction_entropy_score`)
   or with labelled source rows held out from training
   (:class:`DeepEmbeddedValidation`, :class:`ImportanceWeightedAccuracy`,
-  :class:`ReverseValidation`). The plain array functions are here too.
+  :class:`ReverseValidation`), or against each other
+  (:func:`ensemble_agreement`, which needs every candidate's predictions:
+  ``TransferSelector(label_free_scoring="ensemble")``). The plain array
+  functions are here too.
 
 Every score and scorer is greater-is-better and keeps no state.
 """
 
+from ._ensemble import ensemble_agreement
 from ._logme import log_me
 from ._prediction_scores import (
     mutual_information,
@@ -49,6 +53,7 @@ __all__ = [
     "ReverseValidation",
     "TransferabilityScorer",
     "deep_embedded_validation",
+    "ensemble_agreement",
     "h_score",
     "h_score_scorer",
     "importance_weighted_accuracy",

@@ -3,9 +3,10 @@
 them, ``scorer(estimator, X, y=None) -> float`` (greater is better).
 
 * Transferability scorers rank candidates **before training**: they score the
-  representation a candidate keeps fixed (its frozen blocks' output, or what a
-  feature transformer returns) against the target labels, or the source
-  model's predictions on the target rows.
+  representation a new head learns from (a network's penultimate features, or
+  what a feature transformer returns), or the one fine-tuning keeps fixed,
+  against the target labels, or the source model's predictions on the target
+  rows.
 * Label-free scorers compare **trained** candidates on unlabelled target rows:
   from the target predictions alone (soft neighbourhood density, information
   maximisation, entropy), or with labelled source rows held out from training
@@ -54,12 +55,29 @@ __all__ = [
 # -- what a scorer reads from an estimator --------------------------------------
 
 
-def fixed_representation(estimator, X) -> np.ndarray:
-    """The representation ``estimator`` keeps fixed, for each row of ``X``.
+def head_input(estimator, X) -> np.ndarray:
+    """The representation a new head learns from, for each row of ``X``.
 
     A transformer (e.g. :class:`~sktransfer.FeatureTransferTransformer`): its
     output; a Pipeline ending in a model: what its steps before the model
-    return. A fitted
+    return. A fitted :class:`~sktransfer.TransferClassifier` or
+    :class:`~sktransfer.TransferRegressor`: the output of the block before its
+    head, the pretrained network's penultimate features, which is how LogME,
+    H-score and their benchmarks rank a model to fine-tune; ``X`` itself for a
+    network of one block.
+    """
+    if not hasattr(estimator, "module_"):
+        return fixed_representation(estimator, X)
+    X = np.asarray(X, dtype=np.float32)
+    if len(estimator.blocks_) < 2:
+        return X.reshape(len(X), -1)
+    return layer_output(estimator.module_, X, len(estimator.blocks_) - 2)
+
+
+def fixed_representation(estimator, X) -> np.ndarray:
+    """The representation ``estimator`` keeps fixed, for each row of ``X``.
+
+    A transformer or a Pipeline: as :func:`head_input`. A fitted
     :class:`~sktransfer.TransferClassifier` or
     :class:`~sktransfer.TransferRegressor`: the output of its last frozen
     block (the input of the first block fine-tuning changes), or ``X`` itself
@@ -108,6 +126,13 @@ def source_proba(estimator, X) -> np.ndarray:
 # -- transferability ------------------------------------------------------------
 
 
+_USES = {
+    "features": head_input,
+    "frozen_features": fixed_representation,
+    "source_proba": source_proba,
+}
+
+
 class TransferabilityScorer:
     """A transferability score as a scikit-learn scorer.
 
@@ -115,10 +140,21 @@ class TransferabilityScorer:
     ----------
     score_func : callable
         ``score_func(values, y) -> float``, greater is better.
-    uses : {"features", "source_proba"}, default="features"
-        What ``values`` are: the fixed representation of each row (see
-        :func:`fixed_representation`), or the source model's class
-        probabilities (LEEP, NCE).
+    uses : {"features", "frozen_features", "source_proba"}, default="features"
+        What ``values`` are.
+
+        - ``"features"``: what a new head learns from: a transformer's
+          output, a Pipeline's steps before its model, or a network's
+          penultimate block output, as in the LogME and H-score papers. Every
+          freeze depth of one source network gets the same score: it ranks
+          sources, layers and feature pipelines, not freeze depths.
+        - ``"frozen_features"``: what fine-tuning keeps fixed: a network's
+          last frozen block output, its input when nothing is frozen. It
+          tells freeze depths apart, but under-rates full fine-tuning (raw
+          inputs score low, yet fine-tuning them from pretrained weights
+          works well), so use it to compare freeze depths among themselves.
+        - ``"source_proba"``: the source model's class probabilities on the
+          target rows (LEEP, NCE).
 
     Examples
     --------
@@ -136,10 +172,8 @@ class TransferabilityScorer:
     def __init__(
         self, score_func: Callable[[np.ndarray, np.ndarray], float], uses="features"
     ):
-        if uses not in ("features", "source_proba"):
-            raise ValueError(
-                f"uses must be 'features' or 'source_proba'; got {uses!r}."
-            )
+        if uses not in _USES:
+            raise ValueError(f"uses must be one of {sorted(_USES)}; got {uses!r}.")
         self.score_func = score_func
         self.uses = uses
 
@@ -149,15 +183,14 @@ class TransferabilityScorer:
                 f"{self!r} needs target labels; without them use a label-free "
                 "scorer (e.g. soft_neighborhood_density_score)."
             )
-        values = (
-            fixed_representation(estimator, X)
-            if self.uses == "features"
-            else source_proba(estimator, X)
-        )
+        values = _USES[self.uses](estimator, X)
         return float(self.score_func(values, column_or_1d(y)))
 
     def __repr__(self) -> str:
-        return f"{getattr(self.score_func, '__name__', 'score')}_scorer"
+        name = f"{getattr(self.score_func, '__name__', 'score')}_scorer"
+        if self.uses == "frozen_features":
+            return f"{name}(uses='frozen_features')"
+        return name
 
 
 def _nce_of_proba(source_proba: np.ndarray, y) -> float:

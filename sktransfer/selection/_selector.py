@@ -14,7 +14,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._labels import marked
-from .._params import InstanceOf, Interval, IsCallable, check_params
+from .._params import InstanceOf, Interval, IsCallable, Options, check_params
+from ..metrics._ensemble import ensemble_agreement
 from ..metrics._scorers import log_me_scorer, soft_neighborhood_density_score
 
 
@@ -23,14 +24,20 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     With target labels, every candidate is *prepared* without training (its
     source weights copied and its blocks frozen, ``max_epochs=0``) and ranked
-    by a transferability score of what it keeps fixed (``scoring``, LogME by
-    default); only the ``top_k`` best are trained, on the labelled rows but a
-    held-out ``validation_size``, and the one with the best accuracy there is
-    refitted on all rows. Without target labels (every ``y`` is the
-    ``unlabelled`` marker, e.g. unsupervised domain adaptation) nothing can be
-    ranked before training: every candidate is trained and the one with the
-    best label-free score on the target rows (``label_free_scoring``) is kept.
-    Include a candidate without adaptation so that "no adaptation" can win.
+    by a transferability score of the representation its new head learns from
+    (``scoring``, LogME by default). Candidates the score cannot tell apart
+    (the same source network with other freeze depths gets the same score)
+    are ranked by their number of trainable parameters, fewest first: cheaper
+    to train, and less prone to overfit a few labels. Only the ``top_k`` best
+    are trained, on the labelled rows but a held-out ``validation_size``, and
+    the one with the best accuracy there is refitted on all rows; with
+    ``top_k=1`` the best-ranked one is fitted on all rows at once.
+
+    Without target labels (every ``y`` is the ``unlabelled`` marker, e.g.
+    unsupervised domain adaptation) nothing can be ranked before training:
+    every candidate is trained and the one with the best label-free score on
+    the target rows (``label_free_scoring``) is kept. Include a candidate
+    without adaptation so that "no adaptation" can win.
 
     Parameters
     ----------
@@ -43,12 +50,15 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Transferability scorer ``(estimator, X, y) -> float`` used to rank
         candidates before training; ``None`` means
         :data:`~sktransfer.metrics.log_me_scorer`.
-    label_free_scoring : callable, default=None
-        Scorer ``(estimator, X, y=None) -> float`` that decides without
-        target labels; ``None`` means
-        :func:`~sktransfer.metrics.soft_neighborhood_density_score`. Give
-        a :class:`~sktransfer.metrics.DeepEmbeddedValidation` to compare
-        adaptation methods with held-out source rows.
+    label_free_scoring : callable or "ensemble", default=None
+        What decides without target labels. A scorer
+        ``(estimator, X, y=None) -> float``; ``None`` means
+        :func:`~sktransfer.metrics.soft_neighborhood_density_score`. Give a
+        :class:`~sktransfer.metrics.DeepEmbeddedValidation` to compare
+        adaptation methods with held-out source rows. ``"ensemble"``: the
+        candidate that agrees most with the ensemble of all candidates
+        (:func:`~sktransfer.metrics.ensemble_agreement`, EnsV); it needs
+        ``predict_proba`` and one class set.
     top_k : int, default=2
         How many of the best-ranked candidates are trained (with labels).
     validation_size : float, default=0.25
@@ -73,6 +83,7 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     report_ : pandas.DataFrame
         One row per candidate: ``candidate``, ``transferability`` (its
         ranking score, with labels), ``trained``, ``validation_accuracy``,
+        ``trainable_parameters`` (with labels; NaN where it is not a network),
         ``label_free_score`` (without labels), ``seconds`` (time spent on it)
         and ``selected``.
     classes_ : ndarray
@@ -100,7 +111,7 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     _constraints = {
         "candidates": InstanceOf((list, tuple), "a non-empty list of estimators"),
         "scoring": [None, IsCallable()],
-        "label_free_scoring": [None, IsCallable()],
+        "label_free_scoring": [None, IsCallable(), Options("ensemble")],
         "top_k": Interval(Integral, 1),
         "validation_size": Interval(Real, 0.05, 0.9),
         "verbose": [Interval(Integral, 0), InstanceOf(bool, "a bool")],
@@ -204,13 +215,14 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 {
                     "candidate": name,
                     "transferability": score,
+                    "trainable_parameters": _trainable_parameters(prepared),
                     "trained": False,
                     "validation_accuracy": np.nan,
                     "seconds": time.perf_counter() - start,
                 }
             )
             self._say(f"{name}: {scoring!r} = {score:.4f}")
-        order = np.argsort([-r["transferability"] for r in rows], kind="stable")
+        order = sorted(range(len(rows)), key=lambda i: _rank_key(rows[i]))
         top = order[: self.top_k]
         val = self._validation_rows(rows_l, y_l)
         fit_rows = np.setdiff1d(np.arange(len(y)), val)
@@ -230,7 +242,8 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             )
         else:
             best = top[0]
-            self.decided_by_ = f"{scoring!r} (too few labelled rows to validate)"
+            why = "top_k=1" if len(top) == 1 else "too few labelled rows to validate"
+            self.decided_by_ = f"{scoring!r} ranked {len(named)} candidates ({why})"
         self.best_estimator_ = clone(named[best][1]).fit(X, y)
         return rows, named[best][0]
 
@@ -248,27 +261,38 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def _without_labels(self, named, X, y):
         scoring = self.label_free_scoring or soft_neighborhood_density_score
+        for name, candidate in named if scoring == "ensemble" else ():
+            if not hasattr(candidate, "predict_proba"):  # refused before training
+                raise TypeError(
+                    f'label_free_scoring="ensemble" needs predict_proba; candidate '
+                    f"{name!r} has none."
+                )
         rows, fitted = [], {}
         for name, candidate in named:
             start = time.perf_counter()
-            estimator = clone(candidate).fit(X, y)
-            score = float(scoring(estimator, X))
-            fitted[name] = estimator
+            fitted[name] = clone(candidate).fit(X, y)
             rows.append(
                 {
                     "candidate": name,
                     "trained": True,
-                    "label_free_score": score,
                     "seconds": time.perf_counter() - start,
                 }
             )
-            self._say(f"{name}: {_name(scoring)} = {score:.4f}")
-        scores = [r["label_free_score"] for r in rows]
+            self._say(f"{name}: trained in {rows[-1]['seconds']:.1f} s")
+        if scoring == "ensemble":
+            scores = ensemble_agreement(_probas(fitted, X))
+            decided = "agreement with the ensemble of all candidates (EnsV)"
+        else:
+            scores = [float(scoring(estimator, X)) for estimator in fitted.values()]
+            decided = _name(scoring)
+        for row, score in zip(rows, scores, strict=True):
+            row["label_free_score"] = float(score)
+            self._say(f"{row['candidate']}: {decided} = {score:.4f}")
         if not np.isfinite(scores).any():
-            raise ValueError(f"{_name(scoring)} is not finite for any candidate.")
+            raise ValueError(f"{decided} is not finite for any candidate.")
         best = rows[int(np.nanargmax(scores))]["candidate"]
         self.best_estimator_ = fitted[best]
-        self.decided_by_ = f"{_name(scoring)} on the unlabelled target rows"
+        self.decided_by_ = f"{decided} on the unlabelled target rows"
         return rows, best
 
     def _say(self, line: str) -> None:
@@ -302,6 +326,42 @@ def untrained(candidate):
     if "max_epochs" in estimator.get_params():
         estimator.set_params(max_epochs=0)
     return estimator
+
+
+def _probas(fitted: dict, X) -> list[np.ndarray]:
+    """Every candidate's class probabilities on ``X``, in one class order."""
+    classes = None
+    probas = []
+    for name, estimator in fitted.items():
+        if classes is None:
+            classes = estimator.classes_
+        elif not np.array_equal(estimator.classes_, classes):
+            raise ValueError(
+                f'label_free_scoring="ensemble" needs one class set; candidate '
+                f"{name!r} predicts {list(estimator.classes_)}, another "
+                f"{list(classes)}."
+            )
+        probas.append(np.asarray(estimator.predict_proba(X)))
+    return probas
+
+
+def _trainable_parameters(prepared) -> float:
+    """How many values training changes in a prepared network (NaN if none)."""
+    module = getattr(prepared, "module_", None)
+    if module is None:
+        return np.nan
+    return float(sum(p.numel() for p in module.parameters() if p.requires_grad))
+
+
+def _rank_key(row: dict) -> tuple[float, float]:
+    """Best score first; among equal scores (to 10 digits), fewest trainable
+    parameters first; candidates without a count after those with one."""
+    score = float(f"{row['transferability']:.10g}")
+    count = row["trainable_parameters"]
+    return (
+        -score if np.isfinite(score) else np.inf,
+        count if count == count else np.inf,
+    )
 
 
 def _take(X, rows):
