@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine:
 #   make example   runs the main example (examples/mnist_to_usps.py)
 #   make test      runs the test suite
+# (make docs builds the documentation site; make benchmark runs the quick benchmarks)
 # Each creates the virtual environment in .venv when it is missing.
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +10,7 @@ BIN := $(VENV)/bin
 SKTRANSFER_DATA ?= $(abspath ../shared/data)
 export SKTRANSFER_DATA
 
-.PHONY: env bench-env test example benchmark lint
+.PHONY: env bench-env docs-env test example benchmark docs lint
 
 env: $(VENV)/.installed
 
@@ -30,6 +31,16 @@ test: env
 
 example: env
 	$(BIN)/python examples/mnist_to_usps.py
+
+# The documentation site (Sphinx, the example gallery executed): docs/_build/html.
+docs-env: $(VENV)/.docs
+
+$(VENV)/.docs: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,docs]"
+	touch $@
+
+docs: docs-env
+	$(BIN)/python -m sphinx -W --keep-going -b html -q docs docs/_build/html
 
 benchmark: bench-env
 	$(BIN)/python -m benchmarks --quick

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator
 
+__all__ = ["Compose", "RandomAffine", "RandomStrokeWidth"]
+
 
 class RandomAffine(BaseEstimator):
     """Random rotation, scaling and translation of each image in a batch.

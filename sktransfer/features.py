@@ -221,7 +221,7 @@ class FeatureTransferTransformer(TransformerMixin, SourceEstimator):
 
         Returns
         -------
-        X_features : ndarray of shape (n_samples, n_features_out_), dtype float32
+        X_features : ndarray of shape (n_samples, ``n_features_out_``), dtype float32
             The output of ``layer``, pooled or flattened.
         """
         X = validate_samples(self, X)

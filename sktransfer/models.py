@@ -9,6 +9,8 @@ from torch import nn
 
 from ._network.split import split_sequential
 
+__all__ = ["MLP", "LeNet"]
+
 
 class MLP(nn.Module):
     """Multi-layer perceptron that flattens its input.

@@ -2,10 +2,12 @@
 
 Pass one as ``TransferClassifier(adaptation=...)``; its hyperparameters are
 ``adaptation__*`` parameters. A new loss subclasses :class:`AdaptationLoss`
-and implements ``loss`` (and ``build`` if it has trainable parts).
+and implements ``loss`` (source and target features), or ``batch_loss``
+(a :class:`DomainBatch`: logits, labels, the network), and ``build_for`` if
+it has trainable parts.
 """
 
-from .base import AdaptationLoss
+from .base import AdaptationLoss, DomainBatch
 from .coral import DeepCORAL
 from .dann import DANN
 from .information import InformationMaximization
@@ -16,5 +18,6 @@ __all__ = [
     "MMD",
     "AdaptationLoss",
     "DeepCORAL",
+    "DomainBatch",
     "InformationMaximization",
 ]

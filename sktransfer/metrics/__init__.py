@@ -15,10 +15,14 @@
   (:func:`ensemble_agreement`, which needs every candidate's predictions:
   ``TransferSelector(label_free_scoring="ensemble")``). The plain array
   functions are here too.
+* Domain-gap metrics (:func:`proxy_a_distance`, :func:`mmd`,
+  :func:`coral_distance`) measure how far apart unlabelled source and target
+  rows are; unlike the scores, for these greater means a larger gap.
 
 Every score and scorer is greater-is-better and keeps no state.
 """
 
+from ._domain_gap import coral_distance, mmd, proxy_a_distance
 from ._ensemble import ensemble_agreement
 from ._logme import log_me
 from ._prediction_scores import (
@@ -52,6 +56,7 @@ __all__ = [
     "ImportanceWeightedAccuracy",
     "ReverseValidation",
     "TransferabilityScorer",
+    "coral_distance",
     "deep_embedded_validation",
     "ensemble_agreement",
     "h_score",
@@ -63,11 +68,13 @@ __all__ = [
     "leep_scorer",
     "log_me",
     "log_me_scorer",
+    "mmd",
     "mutual_information",
     "neg_entropy",
     "nce",
     "nce_scorer",
     "prediction_entropy_score",
+    "proxy_a_distance",
     "reverse_validation_score",
     "soft_neighborhood_density",
     "soft_neighborhood_density_score",
