@@ -67,7 +67,6 @@ sphinx_gallery_conf = {
     "plot_gallery": "True",
 }
 
-# The examples print progress and train on CPU; keep the build's torch to the
-# cores it has and the real data where the Makefile says it is.
+# The examples read the real data where the Makefile says it is, unless set.
 os.environ.setdefault("SKTRANSFER_DATA", os.path.abspath("../../shared/data"))
 warnings.filterwarnings("ignore", message="Matplotlib is currently using agg")

@@ -28,8 +28,8 @@ that trains or chooses sees them.
 # The sizes are kept small so that this page runs in well under a minute on a
 # laptop CPU. For the full-size result use every row (``N_SOURCE = 7291``,
 # ``N_TARGET = 10000``), ``PRETRAIN_EPOCHS = 10`` with affine augmentation
-# (:mod:`sktransfer.augmentation`), ``ADAPT_EPOCHS = 5`` and ``LR = 1e-4``
-# (with that many more steps a smaller learning rate is better):
+# (:class:`~sktransfer.augmentation.RandomAffine`), ``ADAPT_EPOCHS = 5`` and
+# ``LR = 1e-4`` (with that many more steps a smaller learning rate is better):
 # ``benchmarks/results/adaptation.md`` and ``benchmarks/results/selection.md``
 # have those numbers (USPS -> MNIST: about 91 % for the source model, about
 # 98 % after information maximisation).
@@ -125,7 +125,8 @@ selector = TransferSelector(
 )
 selector.fit(X_target, unlabelled)
 print(f"kept: {selector.best_name_!r}, by {selector.decided_by_}")
-print(selector.report_[["candidate", "label_free_score", "selected"]])
+report = selector.report_[["candidate", "label_free_score", "selected"]]
+print(report.to_string(index=False))
 
 # %%
 # What another score would pick, and how good each really is

@@ -61,7 +61,11 @@ def snippets(path: Path) -> list[str]:
 
 SNIPPETS = [
     pytest.param(code, id=f"{path.name}-{i}")
-    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.rst"))]
+    for path in [
+        ROOT / "README.md",
+        *sorted((ROOT / "docs").glob("*.md")),
+        *sorted((ROOT / "docs").glob("*.rst")),
+    ]
     for i, code in enumerate(snippets(path))
 ]
 
@@ -69,6 +73,7 @@ SNIPPETS = [
 def test_snippets_are_found():
     assert len([p for p in SNIPPETS if p.id.startswith("README")]) >= 2
     assert any(p.id.startswith("index.rst") for p in SNIPPETS)
+    assert any(p.id.startswith("guide.md") for p in SNIPPETS)
 
 
 @pytest.mark.parametrize("code", SNIPPETS)

@@ -29,6 +29,7 @@ from sktransfer.metrics import (
     soft_neighborhood_density_score,
 )
 from sktransfer.metrics._scorers import fixed_representation, head_input, layer_output
+from sktransfer.selection._selector import guarded_pick
 
 
 def blobs(n=200, seed=0, shift=1.0):
@@ -213,6 +214,58 @@ def test_selector_without_labels_by_ensemble_agreement():
         ).fit(Xt, np.full(len(Xt), -1))
     with pytest.raises(ValueError, match="label_free_scoring must be"):
         TransferSelector(candidates, label_free_scoring="SND").fit(Xt, yt)
+
+
+def test_guarded_pick_keeps_the_baseline_when_the_pick_disagrees_more():
+    agreement = {"source only": 0.90, "IM": 0.85, "MMD": 0.95}
+    assert guarded_pick("MMD", agreement, "source only")[0] == "MMD"
+    name, why = guarded_pick("IM", agreement, "source only", "IM score")
+    assert name == "source only"
+    assert "IM score picked 'IM'" in why and "0.850 < 0.900" in why
+    assert guarded_pick("source only", agreement, "source only")[0] == "source only"
+
+
+def test_selector_baseline_guards_a_fooled_score():
+    Xs, ys, Xt, _ = blobs(shift=0.5)
+    source = Source(X=Xs, y=ys)
+    wrong = Source(X=Xs, y=(ys + 1) % 3)  # learns the wrong names for the classes
+    common = dict(max_epochs=3, random_state=0)
+    candidates = [
+        (
+            "source only",
+            TransferClassifier(source=source, **{**common, "max_epochs": 0}),
+        ),
+        ("joint", TransferClassifier(source=source, **common)),
+        ("CORAL", TransferClassifier(source=source, adaptation=DeepCORAL(), **common)),
+        ("wrong", TransferClassifier(source=wrong, **common)),
+    ]
+
+    def fooled(estimator, X, y=None):  # prefers the wrong candidate
+        return float(estimator.source is wrong)
+
+    unlabelled = np.full(len(Xt), -1)
+    plain = TransferSelector(candidates, label_free_scoring=fooled).fit(Xt, unlabelled)
+    assert plain.best_name_ == "wrong"
+    guarded = TransferSelector(
+        candidates, label_free_scoring=fooled, baseline="source only"
+    ).fit(Xt, unlabelled)
+    assert guarded.best_name_ == "source only"
+    assert "the baseline is kept" in guarded.decided_by_
+    report = guarded.report_.set_index("candidate")
+    assert report.loc["wrong", "ensemble_agreement"] < 0.5
+    assert report.loc["source only", "ensemble_agreement"] > 0.7
+
+    # A pick the ensemble backs stands.
+    def likes_joint(estimator, X, y=None):
+        return float(estimator.max_epochs == 3 and estimator.adaptation is None
+                     and estimator.source is source)  # fmt: skip
+
+    backed = TransferSelector(
+        candidates, label_free_scoring=likes_joint, baseline="source only"
+    ).fit(Xt, unlabelled)
+    assert backed.best_name_ == "joint"
+    with pytest.raises(ValueError, match="baseline='none' is not a candidate"):
+        TransferSelector(candidates, baseline="none").fit(Xt, unlabelled)
 
 
 def test_selector_errors():

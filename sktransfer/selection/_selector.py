@@ -37,7 +37,10 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     unsupervised domain adaptation) nothing can be ranked before training:
     every candidate is trained and the one with the best label-free score on
     the target rows (``label_free_scoring``) is kept. Include a candidate
-    without adaptation so that "no adaptation" can win.
+    without adaptation and name it ``baseline``: no label-free score can
+    promise that adapting helps, so the score's pick must then agree with
+    the ensemble of all candidates (the argmax of their mean probabilities)
+    at least as well as the baseline does, else the baseline is kept.
 
     Parameters
     ----------
@@ -59,6 +62,15 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         candidate that agrees most with the ensemble of all candidates
         (:func:`~sktransfer.metrics.ensemble_agreement`, EnsV); it needs
         ``predict_proba`` and one class set.
+    baseline : str, default=None
+        Without labels: the name of the candidate that does not adapt (e.g.
+        the source model as it is, ``max_epochs=0``). The pick of
+        ``label_free_scoring`` replaces it only if it agrees with the
+        ensemble of all candidates at least as well as the baseline does
+        (:func:`~sktransfer.metrics.ensemble_agreement`); a score fooled by
+        its own loss (the information-maximisation score always prefers that
+        loss) then cannot pull the choice below "no adaptation" unnoticed.
+        Every candidate needs ``predict_proba``. ``None``: no guard.
     top_k : int, default=2
         How many of the best-ranked candidates are trained (with labels).
     validation_size : float, default=0.25
@@ -84,8 +96,9 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         One row per candidate: ``candidate``, ``transferability`` (its
         ranking score, with labels), ``trained``, ``validation_accuracy``,
         ``trainable_parameters`` (with labels; NaN where it is not a network),
-        ``label_free_score`` (without labels), ``seconds`` (time spent on it)
-        and ``selected``.
+        ``label_free_score`` and, with ``baseline`` or ``"ensemble"``,
+        ``ensemble_agreement`` (without labels), ``seconds`` (time spent on
+        it) and ``selected``.
     classes_ : ndarray
         The chosen estimator's classes.
 
@@ -112,6 +125,7 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         "candidates": InstanceOf((list, tuple), "a non-empty list of estimators"),
         "scoring": [None, IsCallable()],
         "label_free_scoring": [None, IsCallable(), Options("ensemble")],
+        "baseline": [None, InstanceOf(str, "a candidate's name")],
         "top_k": Interval(Integral, 1),
         "validation_size": Interval(Real, 0.05, 0.9),
         "verbose": [Interval(Integral, 0), InstanceOf(bool, "a bool")],
@@ -123,6 +137,7 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         *,
         scoring=None,
         label_free_scoring=None,
+        baseline=None,
         top_k=2,
         validation_size=0.25,
         unlabelled=-1,
@@ -132,6 +147,7 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.candidates = candidates
         self.scoring = scoring
         self.label_free_scoring = label_free_scoring
+        self.baseline = baseline
         self.top_k = top_k
         self.validation_size = validation_size
         self.unlabelled = unlabelled
@@ -163,6 +179,11 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         # X as it was given, column names included.
         validate_data(self, X, allow_nd=True, dtype=None, ensure_all_finite=False)
         named = self._named_candidates()
+        if self.baseline is not None and self.baseline not in dict(named):
+            raise ValueError(
+                f"baseline={self.baseline!r} is not a candidate's name; the names "
+                f"are {[name for name, _ in named]}."
+            )
         y = np.asarray(y)
         labelled = ~marked(y, self.unlabelled)
         if len(np.unique(y[labelled])) >= 2:
@@ -261,11 +282,12 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def _without_labels(self, named, X, y):
         scoring = self.label_free_scoring or soft_neighborhood_density_score
-        for name, candidate in named if scoring == "ensemble" else ():
+        consensus = scoring == "ensemble" or self.baseline is not None
+        for name, candidate in named if consensus else ():
             if not hasattr(candidate, "predict_proba"):  # refused before training
                 raise TypeError(
-                    f'label_free_scoring="ensemble" needs predict_proba; candidate '
-                    f"{name!r} has none."
+                    "the ensemble agreement (label_free_scoring='ensemble' or a "
+                    f"baseline) needs predict_proba; candidate {name!r} has none."
                 )
         rows, fitted = [], {}
         for name, candidate in named:
@@ -279,20 +301,27 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 }
             )
             self._say(f"{name}: trained in {rows[-1]['seconds']:.1f} s")
+        agreement = ensemble_agreement(_probas(fitted, X)) if consensus else None
         if scoring == "ensemble":
-            scores = ensemble_agreement(_probas(fitted, X))
-            decided = "agreement with the ensemble of all candidates (EnsV)"
+            scores, decided = agreement, "agreement with the ensemble (EnsV)"
         else:
             scores = [float(scoring(estimator, X)) for estimator in fitted.values()]
             decided = _name(scoring)
-        for row, score in zip(rows, scores, strict=True):
-            row["label_free_score"] = float(score)
-            self._say(f"{row['candidate']}: {decided} = {score:.4f}")
+        for i, row in enumerate(rows):
+            row["label_free_score"] = float(scores[i])
+            if agreement is not None:
+                row["ensemble_agreement"] = float(agreement[i])
+            self._say(f"{row['candidate']}: {decided} = {scores[i]:.4f}")
         if not np.isfinite(scores).any():
             raise ValueError(f"{decided} is not finite for any candidate.")
-        best = rows[int(np.nanargmax(scores))]["candidate"]
-        self.best_estimator_ = fitted[best]
+        names = [row["candidate"] for row in rows]
+        best = names[int(np.nanargmax(scores))]
         self.decided_by_ = f"{decided} on the unlabelled target rows"
+        if self.baseline is not None:
+            best, self.decided_by_ = guarded_pick(
+                best, dict(zip(names, agreement, strict=True)), self.baseline, decided
+            )
+        self.best_estimator_ = fitted[best]
         return rows, best
 
     def _say(self, line: str) -> None:
@@ -328,6 +357,24 @@ def untrained(candidate):
     return estimator
 
 
+def guarded_pick(
+    pick: str, agreement: dict[str, float], baseline: str, decided: str = "the score"
+) -> tuple[str, str]:
+    """``pick`` unless it agrees with the ensemble less than ``baseline``
+    does; then ``baseline``. Returns the name and the reason, in words."""
+    if agreement[pick] >= agreement[baseline]:
+        return pick, (
+            f"{decided} on the unlabelled target rows (its pick agrees with the "
+            f"ensemble of all candidates at least as well as the baseline "
+            f"{baseline!r}: {agreement[pick]:.3f} >= {agreement[baseline]:.3f})"
+        )
+    return baseline, (
+        f"{decided} picked {pick!r}, which agrees with the ensemble of all "
+        f"candidates less than the baseline {baseline!r} "
+        f"({agreement[pick]:.3f} < {agreement[baseline]:.3f}): the baseline is kept"
+    )
+
+
 def _probas(fitted: dict, X) -> list[np.ndarray]:
     """Every candidate's class probabilities on ``X``, in one class order."""
     classes = None
@@ -337,7 +384,7 @@ def _probas(fitted: dict, X) -> list[np.ndarray]:
             classes = estimator.classes_
         elif not np.array_equal(estimator.classes_, classes):
             raise ValueError(
-                f'label_free_scoring="ensemble" needs one class set; candidate '
+                "the ensemble agreement needs one class set; candidate "
                 f"{name!r} predicts {list(estimator.classes_)}, another "
                 f"{list(classes)}."
             )
