@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import adaptation, features_prefix, mnist_usps, selection
+from . import adaptation, features_prefix, mnist_usps, selection, shallow
 
 BENCHMARKS = {
     "mnist_usps": mnist_usps.run,
@@ -20,6 +20,7 @@ BENCHMARKS = {
     "selection": selection.run,
     "selection_labels": selection.run_with_labels,
     "selection_label_free": selection.run_label_free,
+    "shallow": shallow.run,
 }
 
 

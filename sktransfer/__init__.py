@@ -8,9 +8,11 @@ from .metrics import information_maximization_score, prediction_entropy_score
 from .preprocessing import ImageMapping
 from .regressor import TransferRegressor
 from .selection import TransferSelector
+from .shallow import CORAL
 from .source import Source
 
 __all__ = [
+    "CORAL",
     "FeatureTransferTransformer",
     "ImageMapping",
     "Source",

@@ -93,8 +93,11 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         parameter is ignored.
     adaptation : AdaptationLoss, default=None
         An unsupervised domain adaptation loss (:class:`~sktransfer.adaptation.DANN`,
-        :class:`~sktransfer.adaptation.DeepCORAL`, :class:`~sktransfer.adaptation.MMD`)
-        between source and target features; it needs labelled source data.
+        :class:`~sktransfer.adaptation.CDAN`, :class:`~sktransfer.adaptation.DeepCORAL`,
+        :class:`~sktransfer.adaptation.MMD` between source and target features;
+        :class:`~sktransfer.adaptation.InformationMaximization`,
+        :class:`~sktransfer.adaptation.MCC` on the target's predictions); it
+        needs labelled source data.
         Its hyperparameters are ``adaptation__*`` parameters.
     adaptation_weight : float, default=1.0
         μ, the weight of the adaptation loss.

@@ -20,6 +20,7 @@ PUBLIC_MODULES = [
     "sktransfer.models",
     "sktransfer.plotting",
     "sktransfer.prefix",
+    "sktransfer.shallow",
 ]
 # Files a snippet may read, under $SKTRANSFER_DATA.
 DATA_FILES = ("mnist/t10k-images-idx3-ubyte.gz", "usps/usps.h5")

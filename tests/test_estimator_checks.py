@@ -15,7 +15,14 @@ from sktransfer import (
     TransferRegressor,
     TransferSelector,
 )
-from sktransfer.adaptation import DANN, MMD, DeepCORAL, InformationMaximization
+from sktransfer.adaptation import (
+    CDAN,
+    DANN,
+    MCC,
+    MMD,
+    DeepCORAL,
+    InformationMaximization,
+)
 
 
 @parametrize_with_checks(
@@ -37,7 +44,7 @@ def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 
-LOSSES = [DANN(), DeepCORAL(), MMD(), InformationMaximization()]
+LOSSES = [DANN(), DeepCORAL(), MMD(), InformationMaximization(), MCC(), CDAN()]
 
 
 @pytest.mark.parametrize("loss", LOSSES, ids=lambda loss: type(loss).__name__)

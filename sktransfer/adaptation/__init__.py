@@ -8,13 +8,17 @@ it has trainable parts.
 """
 
 from .base import AdaptationLoss, DomainBatch
+from .cdan import CDAN
 from .coral import DeepCORAL
 from .dann import DANN
 from .information import InformationMaximization
+from .mcc import MCC
 from .mmd import MMD
 
 __all__ = [
+    "CDAN",
     "DANN",
+    "MCC",
     "MMD",
     "AdaptationLoss",
     "DeepCORAL",
