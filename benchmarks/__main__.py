@@ -16,6 +16,7 @@ BENCHMARKS = {
     "adaptation": adaptation.run,
     "adaptation_mmd": adaptation.run_mmd,
     "adaptation_timing": adaptation.run_timing,
+    "adaptation_new_losses": adaptation.run_new_losses,
     "features_prefix": features_prefix.run,
     "selection": selection.run,
     "selection_labels": selection.run_with_labels,

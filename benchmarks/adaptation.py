@@ -44,7 +44,14 @@ import time
 import numpy as np
 
 from sktransfer import Source, TransferClassifier, load_usps
-from sktransfer.adaptation import DANN, MMD, DeepCORAL, InformationMaximization
+from sktransfer.adaptation import (
+    CDAN,
+    DANN,
+    MCC,
+    MMD,
+    DeepCORAL,
+    InformationMaximization,
+)
 from sktransfer.metrics import information_maximization_score
 from sktransfer.models import LeNet
 
@@ -331,4 +338,33 @@ def run_timing(quick: bool = False, seeds: int = 1) -> Table:
         _time_against_skada(
             table, name, source, Xt, init, _TIMED, quick=quick, lr=lr, batch=batch
         )
+    return table
+
+
+def run_new_losses(quick: bool = False, seeds: int = 1) -> Table:
+    """MCC and CDAN / CDAN+E next to source only and information maximisation,
+    with the settings of :func:`run` (augmentation, default weights)."""
+    seeds, epochs, batch, pre_epochs, lr = _settings(quick, seeds)
+    table = Table(
+        "adaptation_new_losses",
+        _description(epochs, lr, batch, seeds, quick)
+        + " Default adaptation_weight (1.0) for every loss.",
+        quick=quick,
+    )
+    for name, seed, data, pretrained in _runs(table, quick, seeds, batch, pre_epochs):
+        Xs, ys, Xt, X_eval, y_eval, _ = data
+        source = Source(weights=pretrained, X=Xs, y=ys)
+        fit = functools.partial(
+            _fit_unlabelled, source, Xt, seed=seed, lr=lr, epochs=epochs, batch=batch
+        )
+        for method, loss in (
+            ("information maximisation", InformationMaximization()),
+            ("MCC", MCC()),
+            ("CDAN", CDAN()),
+            ("CDAN+E", CDAN(entropy=True)),
+        ):
+            clf = fit(loss, augmentation())
+            table.add(name, f"ours: {method}", 100 * clf.score(X_eval, y_eval))
+            seconds = _seconds_per_epoch(clf)
+            table.add(name, f"ours: {method} (s/epoch)", seconds, unit="s")
     return table
