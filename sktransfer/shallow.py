@@ -105,7 +105,7 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         ``X @ A_ + offset_``.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of the features seen during ``fit``, when ``X`` has string
         column names.
 
