@@ -173,6 +173,18 @@ def test_domain_gap_by_class_draws_an_unlabelled_domain_as_one_scatter():
     assert len(display.scatters_["target"].get_offsets()) == 12
 
 
+def test_domain_gap_legend_can_be_left_out():
+    Fs, ys = table(20, n_classes=3)
+    Ft, yt = table(12, seed=1, n_classes=3)
+    display = DomainGapDisplay.from_features(
+        Fs, Ft, y_source=ys, y_target=yt, color_by="class", legend=False
+    )
+    assert display.ax_.get_legend() is None
+    assert len(display.scatters_) == 6  # the points are all drawn
+    display.plot(color_by="domain")
+    assert legend_texts(display.ax_) == ["source", "target"]
+
+
 def test_domain_gap_errors():
     Fs, _ = table(20)
     display = DomainGapDisplay.from_features(Fs, Fs[:5])

@@ -110,7 +110,7 @@ class DomainGapDisplay:
         self.y_target = y_target
 
     def plot(
-        self, ax: Axes | None = None, *, color_by: str = "domain"
+        self, ax: Axes | None = None, *, color_by: str = "domain", legend: bool = True
     ) -> DomainGapDisplay:
         """Draw the embedding.
 
@@ -122,6 +122,9 @@ class DomainGapDisplay:
             ``"domain"``: one colour and marker per domain. ``"class"``: one
             colour per class, one marker per domain; a domain without labels
             is drawn in grey. Needs ``y_source`` or ``y_target``.
+        legend : bool, default=True
+            Whether to draw the legend (with ``color_by="class"`` it has an
+            entry per class and domain).
 
         Returns
         -------
@@ -184,7 +187,8 @@ class DomainGapDisplay:
                     )
         ax.set_xlabel("component 1")
         ax.set_ylabel("component 2")
-        ax.legend(fontsize="small")
+        if legend:
+            ax.legend(fontsize="small")
         self.scatters_ = scatters
         self.ax_ = ax
         self.figure_ = figure
@@ -201,6 +205,7 @@ class DomainGapDisplay:
         method: str = "pca",
         random_state: Any = None,
         color_by: str = "domain",
+        legend: bool = True,
         ax: Axes | None = None,
     ) -> DomainGapDisplay:
         """Embed source and target features together and plot them.
@@ -223,6 +228,8 @@ default=None
         random_state : int, RandomState instance or None, default=None
             Seeds the embedding (t-SNE, randomised PCA solvers).
         color_by : {"domain", "class"}, default="domain"
+            See :meth:`plot`.
+        legend : bool, default=True
             See :meth:`plot`.
         ax : matplotlib Axes, default=None
             Axes to draw on; ``None`` draws on a new figure.
@@ -267,7 +274,7 @@ default=None
             y_source=y_source,
             y_target=y_target,
         )
-        return display.plot(ax=ax, color_by=color_by)
+        return display.plot(ax=ax, color_by=color_by, legend=legend)
 
     @classmethod
     def from_estimator(
@@ -282,6 +289,7 @@ default=None
         method: str = "pca",
         random_state: Any = None,
         color_by: str = "domain",
+        legend: bool = True,
         ax: Axes | None = None,
     ) -> DomainGapDisplay:
         """Plot the features a fitted network computes at ``layer``.
@@ -305,6 +313,8 @@ default=None
         random_state : int, RandomState instance or None, default=None
             Seeds the embedding.
         color_by : {"domain", "class"}, default="domain"
+            See :meth:`plot`.
+        legend : bool, default=True
             See :meth:`plot`.
         ax : matplotlib Axes, default=None
             Axes to draw on; ``None`` draws on a new figure.
@@ -336,6 +346,7 @@ default=None
             method=method,
             random_state=random_state,
             color_by=color_by,
+            legend=legend,
             ax=ax,
         )
 
