@@ -42,6 +42,7 @@ from sktransfer.metrics import (
     DeepEmbeddedValidation,
     ImportanceWeightedAccuracy,
     ReverseValidation,
+    ensemble_agreement,
     h_score_scorer,
     information_maximization_score,
     log_me_scorer,
@@ -164,13 +165,6 @@ LABEL_FREE = {
 ENSEMBLE = "ensemble agreement (EnsV)"
 
 
-def ensemble_agreement(proba: dict) -> dict:
-    """Each candidate's agreement with the argmax of all candidates' mean
-    class probabilities on the target rows (EnsV, Hu et al. 2024)."""
-    vote = np.mean(list(proba.values()), axis=0).argmax(1)
-    return {k: float(np.mean(p.argmax(1) == vote)) for k, p in proba.items()}
-
-
 def _adaptation_candidates(
     source: Source, module, epochs: int, lr: float, batch: int, seed: int = 0
 ):
@@ -209,7 +203,8 @@ def _pick_rows(table: Table, name: str, candidates: dict, X_t, X_eval, y_eval,
         for score, make in LABEL_FREE.items():
             scores[score][label] = make(held_out)(fitted, X_t)
         print(f"  {name} {label}: {accuracy[label]:.2f} %", flush=True)
-    scores[ENSEMBLE] = ensemble_agreement(proba)
+    agreement = ensemble_agreement(list(proba.values()))
+    scores[ENSEMBLE] = dict(zip(proba, agreement.tolist(), strict=True))
     predictions = {k: p.argmax(1) for k, p in proba.items()}
     oracle = max(accuracy.values())
     table.add(name, "oracle pick (target labels)", oracle,

@@ -16,16 +16,11 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .metrics._domain_gap import _covariance
+
 __all__ = ["CORAL"]
 
 _FLOATS = (np.float64, np.float32)
-
-
-def _covariance(X: np.ndarray) -> np.ndarray:
-    """The unbiased (``n - 1``) covariance of the rows of ``X``, exactly symmetric."""
-    centred = X - X.mean(axis=0)
-    cov = centred.T @ centred / (len(X) - 1)
-    return (cov + cov.T) / 2
 
 
 def _regularized_powers(

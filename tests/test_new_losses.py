@@ -11,7 +11,7 @@ from sklearn.base import clone
 from sktransfer import Source, TransferClassifier
 from sktransfer._params import InvalidParameterError
 from sktransfer.adaptation import CDAN, MCC
-from sktransfer.adaptation.cdan import certainty_weights
+from sktransfer.adaptation.information import certainty_weights
 from sktransfer.models import MLP
 
 

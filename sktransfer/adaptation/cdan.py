@@ -12,13 +12,7 @@ from torch import nn
 from .._params import InstanceOf, Interval
 from .base import AdaptationLoss, DomainBatch
 from .dann import DANN, reverse_gradient
-from .information import _entropy
-
-
-def certainty_weights(proba: torch.Tensor) -> torch.Tensor:
-    """``1 + exp(-H(p_i))`` for each row ``p_i`` of class probabilities: 2 for
-    a one-hot row, down to ``1 + 1/k`` for a uniform one over ``k`` classes."""
-    return 1.0 + torch.exp(-_entropy(proba))
+from .information import certainty_weights
 
 
 def _n_outputs(network: nn.Module) -> int:

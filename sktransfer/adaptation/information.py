@@ -14,6 +14,13 @@ def _entropy(p: torch.Tensor) -> torch.Tensor:
     return -(p * torch.log(p.clamp_min(1e-8))).sum(dim=-1)
 
 
+def certainty_weights(proba: torch.Tensor) -> torch.Tensor:
+    """``1 + exp(-H(p_i))`` for each row ``p_i`` of class probabilities: 2 for
+    a one-hot row, down to ``1 + 1/k`` for a uniform one over ``k`` classes
+    (CDAN+E's and MCC's weights)."""
+    return 1.0 + torch.exp(-_entropy(proba))
+
+
 class InformationMaximization(AdaptationLoss):
     """Make target predictions confident and diverse (as in SHOT, Liang et al. 2020).
 

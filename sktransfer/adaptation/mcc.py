@@ -8,7 +8,7 @@ import torch
 
 from .._params import Interval
 from .base import AdaptationLoss
-from .cdan import certainty_weights
+from .information import certainty_weights
 
 
 class MCC(AdaptationLoss):

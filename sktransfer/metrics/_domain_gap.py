@@ -352,6 +352,5 @@ def coral_distance(X_source: ArrayLike, X_target: ArrayLike) -> float:
 
 
 def _covariance(X: np.ndarray) -> np.ndarray:
-    """Unbiased covariance of the columns; centring makes a new array."""
-    centred = X - X.mean(axis=0)
-    return centred.T @ centred / (len(X) - 1)
+    """Unbiased covariance of the columns, (d, d) even for one column."""
+    return np.atleast_2d(np.cov(X, rowvar=False))

@@ -316,8 +316,9 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(f"{decided} is not finite for any candidate.")
         names = [row["candidate"] for row in rows]
         best = names[int(np.nanargmax(scores))]
-        self.decided_by_ = f"{decided} on the unlabelled target rows"
-        if self.baseline is not None:
+        if self.baseline is None:
+            self.decided_by_ = f"{decided} on the unlabelled target rows"
+        else:
             best, self.decided_by_ = guarded_pick(
                 best, dict(zip(names, agreement, strict=True)), self.baseline, decided
             )
@@ -407,7 +408,7 @@ def _rank_key(row: dict) -> tuple[float, float]:
     count = row["trainable_parameters"]
     return (
         -score if np.isfinite(score) else np.inf,
-        count if count == count else np.inf,
+        np.inf if np.isnan(count) else count,
     )
 
 
