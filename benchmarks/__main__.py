@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import argparse
 
-from . import adaptation, features_prefix, mnist_usps, selection, shallow
+from . import (
+    adaptation,
+    features_prefix,
+    mnist_usps,
+    parallel,
+    selection,
+    shallow,
+)
 
 BENCHMARKS = {
     "mnist_usps": mnist_usps.run,
@@ -22,6 +29,7 @@ BENCHMARKS = {
     "selection_labels": selection.run_with_labels,
     "selection_label_free": selection.run_label_free,
     "shallow": shallow.run,
+    "parallel": parallel.run,
 }
 
 

@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 
 from ._params import check_params
+from ._sharing import share, shipped
 from .source import DetachedSource
 
 
@@ -33,6 +34,9 @@ class SourceEstimator(BaseEstimator):
     def __sklearn_clone__(self):
         params = self.get_params(deep=False)
         source = params.pop("source")
+        # Under joblib's Dask backend, the clones a search ships carry a key
+        # and the source goes to each worker once (see _sharing).
+        share(source)
         params = {k: clone(v, safe=False) for k, v in params.items()}
         return type(self)(source=source, **params)
 
@@ -42,11 +46,15 @@ class SourceEstimator(BaseEstimator):
     def __getstate__(self):
         # A fitted model is saved as itself, without the source it came from
         # (source weights, source data): predicting does not need them.
+        # An unfitted one (a parallel search's task) carries its source slim,
+        # or as a key to a copy on the Dask cluster running the task.
         state = super().__getstate__()
         description = state.get("_source_description")
-        if description is not None and state.get("source") is not None:
-            state = {**state, "source": DetachedSource(description)}
-        return state
+        if state.get("source") is None:
+            return state
+        if description is not None:
+            return {**state, "source": DetachedSource(description)}
+        return {**state, "source": shipped(state["source"])}
 
     def __deepcopy__(self, memo):
         # A copy in memory keeps the source by reference (the clone rule);

@@ -120,6 +120,31 @@ class Subclass:
         return self.text
 
 
+class CacheLocation:
+    """A folder that exists, or a ``joblib.Memory`` with a location: where
+    frozen-prefix outputs are shared on disk (a typo is not a new folder)."""
+
+    def __call__(self, value) -> bool:
+        return cache_directory(value) is not None
+
+    def __str__(self) -> str:
+        return "the path of an existing folder, or a joblib.Memory with a location"
+
+
+def cache_directory(value) -> str | None:
+    """The folder ``cache_frozen`` names, or ``None``."""
+    import os
+
+    from joblib import Memory
+
+    if isinstance(value, Memory):
+        value = value.location
+    if isinstance(value, str | os.PathLike) and value != "auto":
+        path = os.path.expanduser(os.fspath(value))
+        return path if os.path.isdir(path) else None
+    return None
+
+
 class Device:
     """A torch device that exists here, or ``"auto"`` (CUDA when available)."""
 

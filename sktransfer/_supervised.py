@@ -16,22 +16,29 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback
 from torch import nn
+from torch.utils.data import DataLoader
 
 from ._base import SourceEstimator, fitting, seeded
 from ._network import prepare
 from ._network.layout import MEMORY_FORMATS, restore_memory_format
 from ._params import (
+    CacheLocation,
     Device,
     InstanceOf,
     Interval,
     IsCallable,
     Options,
+    SequenceOf,
     Subclass,
+    cache_directory,
     check_params,
     resolve_device,
 )
+from ._precision import PRECISIONS, check_precision
 from ._training import FrozenPrefix, Training, choose_strategy
 from ._training.loaders import BatchLoader
+from ._training.net_class import check_net_mixins, mixins_of
+from ._training.nets import NETS
 from .adaptation.base import AdaptationLoss
 from .models import MLP
 from .source import ResolvedSource, resolve_source
@@ -45,7 +52,16 @@ FORWARDED_PREFIXES = (
     "iterator_train",
     "iterator_valid",
     "dataset",
+    "net",  # the skorch net's own constructor (e.g. a mixin's net__accelerator)
 )
+
+# What sktransfer gives the skorch net itself: not settable through ``net__``.
+_NET_ARGUMENTS = frozenset(
+    {"module", "criterion", "optimizer", "lr", "max_epochs", "batch_size",
+     "train_split", "callbacks", "device", "verbose", "classes", "precision",
+     "frozen_norms", "augment", "rest", "domain", "iterator_train",
+     "iterator_valid", "dataset"}
+)  # fmt: skip
 
 
 # The DataLoader settings checked before they reach torch.
@@ -66,7 +82,7 @@ class NetworkEstimator(SourceEstimator):
 
     _constraints = {
         "transfer": Options("weights", "structure"),
-        "cache_frozen": Options("auto", False, text='"auto" or False'),
+        "cache_frozen": [Options("auto", False, text='"auto", False'), CacheLocation()],
         "memory_format": Options(*MEMORY_FORMATS),
         "target_weight": Interval(Real, 0),
         "adaptation": [
@@ -93,6 +109,12 @@ class NetworkEstimator(SourceEstimator):
             InstanceOf(list, "a list of skorch callbacks or (name, callback)"),
         ],
         "device": Device(),
+        "precision": Options(*PRECISIONS),
+        "net_mixins": [
+            None,
+            InstanceOf(type, "a class"),
+            SequenceOf(InstanceOf(type, "a class")),
+        ],
         "verbose": [Interval(Integral, 0), InstanceOf(bool, "a bool")],
     }
 
@@ -182,6 +204,15 @@ class NetworkEstimator(SourceEstimator):
                     "parameters are forwarded to skorch and must start with one "
                     f"of {[p + '__' for p in FORWARDED_PREFIXES]}."
                 )
+        for name in self._net_kwargs():
+            if name in _NET_ARGUMENTS or "__" in name:
+                raise ValueError(
+                    f"net__{name} would set the skorch net's {name!r}, which "
+                    "sktransfer sets from the estimator's parameters: use them "
+                    "(lr=, device=, callbacks=, optimizer__*, iterator_train__*, "
+                    "...). net__* is for other arguments of the net, e.g. those "
+                    "of net_mixins (net__accelerator)."
+                )
 
     # -- fit ------------------------------------------------------------------
 
@@ -192,6 +223,13 @@ class NetworkEstimator(SourceEstimator):
             device = resolve_device(self.device)
             source = resolve_source(self.source)
             across = self._trains_across_domains(source)
+            check_precision(self.precision, self._net_device(device))
+            check_net_mixins(
+                mixins_of(self.net_mixins),
+                NETS[self._task, "fine_tune"],
+                precision=self.precision,
+                across=across,
+            )
             X, y, y_source, labelled = self._validate_fit_data(X, y, source, across)
             self._source_description = source.description if source else None
             with seeded(self.random_state, device):
@@ -243,12 +281,14 @@ class NetworkEstimator(SourceEstimator):
             task=self._task,
             net_params=self._net_params(device),
             augment=self.augment,
-            cache_frozen=self.cache_frozen == "auto",
+            cache_frozen=self.cache_frozen is not False,
+            cache_dir=cache_directory(self.cache_frozen),
             source_data=source_data,
             labelled=labelled,
             target_weight=self.target_weight,
             adaptation=self.adaptation,
             adaptation_weight=self.adaptation_weight,
+            net_mixins=mixins_of(self.net_mixins),
         )
 
     def _trains_across_domains(self, source: ResolvedSource | None) -> bool:
@@ -295,16 +335,55 @@ class NetworkEstimator(SourceEstimator):
             if k.startswith("module__")
         }
 
+    def _net_kwargs(self) -> dict:
+        """The ``net__*`` parameters, as the net's constructor takes them."""
+        return {
+            k.split("__", 1)[1]: v
+            for k, v in self._forwarded_params().items()
+            if k.startswith("net__")
+        }
+
+    def _net_device(self, device: str) -> str | None:
+        """The net's ``device``: ``None`` when an accelerator given as
+        ``net__accelerator`` places the network and the batches itself (it
+        refuses a device; skorch's ``AccelerateMixin``)."""
+        accelerator = self._net_kwargs().get("accelerator")
+        if not getattr(accelerator, "device_placement", False):
+            return device
+        placed = getattr(accelerator, "device", None)
+        kind = torch.device(device).type
+        if placed is not None and torch.device(placed).type != kind:
+            raise ValueError(
+                f"device={self.device!r} but net__accelerator places the network "
+                f"on {str(placed)!r}: give the estimator the same kind of device "
+                f"(device={torch.device(placed).type!r}), where the network is "
+                "prepared and seeded."
+            )
+        return None
+
     def _net_params(self, device: str) -> dict:
         """The skorch net's constructor parameters (the network aside)."""
         params = {
             k: v
             for k, v in self._forwarded_params().items()
-            if not k.startswith("module__")
+            if not k.startswith(("module__", "net__"))
         }
         params.setdefault("iterator_train__shuffle", True)
-        params.setdefault("iterator_train", BatchLoader)
-        params.setdefault("iterator_valid", BatchLoader)
+        # accelerate rebuilds the loaders (Accelerator.prepare) and cannot
+        # rebuild one that batches in its sampler: torch's DataLoader then.
+        accelerated = "accelerator" in self._net_kwargs()
+        loader = DataLoader if accelerated else BatchLoader
+        params.setdefault("iterator_train", loader)
+        params.setdefault("iterator_valid", loader)
+        if accelerated and not self.verbose:
+            # AccelerateMixin prints through accelerator.print, whatever
+            # verbose says; print itself is silent at verbose=0.
+            params.setdefault("callbacks__print_log__sink", print)
+        if torch.device(device).type == "cuda":
+            # Batches in pinned memory are copied to the GPU asynchronously.
+            for name in ("iterator_train", "iterator_valid"):
+                if params[name] is BatchLoader:
+                    params.setdefault(name + "__pin_memory", True)
         if self.transferred_lr is not None:
             report = self.transfer_report_
             names = report.loc[
@@ -321,9 +400,11 @@ class NetworkEstimator(SourceEstimator):
             batch_size=self.batch_size,
             train_split=self.train_split,
             callbacks=self.callbacks,
-            device=device,
+            device=self._net_device(device),
+            precision=self.precision,
             verbose=self.verbose,
             **self._net_extras(),
+            **self._net_kwargs(),
             **params,
         )
 

@@ -61,7 +61,7 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         with a matching layer or parameter name. Frozen blocks get no
         gradient, stay out of the optimizer, and their batch-norm running
         statistics are kept.
-    cache_frozen : {"auto", False}, default="auto"
+    cache_frozen : {"auto", False}, path or joblib.Memory, default="auto"
         ``"auto"`` computes the outputs of the frozen blocks once per ``fit``,
         and trains the rest of the network on them, when that gives the same
         network as training it whole: the frozen blocks are a prefix of the
@@ -74,14 +74,21 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         default, :func:`sktransfer.prefix.set_cache_limit`). They are cached
         per process across fits with the same frozen weights and data, e.g.
         the candidates of a ``GridSearchCV``. ``False`` always trains the
-        whole network.
+        whole network. The path of an existing folder, or a ``joblib.Memory``
+        with a location, does what ``"auto"`` does and also keeps the outputs
+        there (``sktransfer-prefix-<key>.npy``, written atomically; never
+        deleted by sktransfer), where every process with the same frozen
+        weights and data reads them: the workers of a parallel search compute
+        a prefix once between them.
     memory_format : {"auto", "contiguous", "channels_last"}, default="auto"
         Memory layout of the network's 4-D weights and activations while it
         trains. ``"auto"`` trains a network with 2-D convolutions on image
-        batches on CPU in the channels-last layout, which oneDNN runs faster
-        (about 12 % per LeNet step), when a forward pass on two samples gives
-        the same output in it; otherwise, e.g. for a network that calls
-        ``.view()`` on convolution outputs, it keeps the default layout.
+        batches on CPU or CUDA in the channels-last layout, when a forward
+        pass on two samples gives the same output in it: oneDNN runs it faster
+        on CPU (about 12 % per LeNet step), and cuDNN's Tensor Core
+        convolutions (float16, bfloat16, and TF32 from Ampere on) work in it
+        natively. Otherwise, e.g. for a network that calls ``.view()`` on
+        convolution outputs, or on other devices, it keeps the default layout.
         ``"channels_last"`` asks for it on any device and raises if the
         network cannot take it. After ``fit`` the network is back in the
         default layout, so ``module_`` looks like the network passed in.
@@ -140,7 +147,33 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         Extra skorch callbacks (early stopping, LR schedules, checkpoints).
     device : str, default="cpu"
         Torch device to train on; ``"auto"`` takes CUDA when available. A
-        device this machine lacks is refused in ``fit``.
+        device this machine lacks is refused in ``fit``. On CUDA, batches
+        are copied from pinned memory with ``non_blocking=True``.
+    precision : {"float32", "bfloat16", "float16"}, default="float32"
+        The dtype the network's forward passes compute in, in training and in
+        prediction. ``"float32"`` changes nothing. ``"bfloat16"`` and
+        ``"float16"`` run them under :func:`torch.autocast`: matrix products
+        and convolutions in the lower precision, which GPUs run several times
+        faster; the weights stay float32, the network's outputs come back as
+        float32, and losses (adaptation losses included) are computed in
+        float32. ``"float16"`` also scales the loss
+        (:class:`torch.amp.GradScaler`) so that small gradients do not
+        underflow; steps whose scaled gradients overflow are skipped, as
+        usual. ``"float16"`` needs a GPU (torch emulates it on CPUs, about 10
+        times slower) and is refused on the CPU; ``"bfloat16"`` runs on both,
+        fast on CPUs with native bfloat16 (AVX-512 BF16, AMX). A frozen prefix
+        computed once (``cache_frozen``) is computed in float32.
+    net_mixins : class or tuple of classes, default=None
+        Classes placed before sktransfer's own skorch net class in the method
+        resolution order, e.g. ``skorch.hf.AccelerateMixin`` for multi-GPU
+        training with Hugging Face ``accelerate``. Their constructor arguments
+        are ``net__*`` parameters (``net__accelerator=Accelerator()``). When
+        ``net__accelerator`` places the network, the net gets ``device=None``
+        and ``device`` (of the same kind) says where the network is prepared.
+        A mixin that replaces the training step (``train_step_single``, as
+        ``AccelerateMixin`` does) trains the whole network (no cached frozen
+        prefix), cannot train across domains, and handles mixed precision
+        itself (keep ``precision="float32"``).
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation of fresh layers, shuffling and dropout.
         An int makes ``fit`` reproducible; the global torch RNG is left as it
@@ -150,7 +183,9 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
     **kwargs
         skorch parameters with the prefixes ``module__``, ``optimizer__``,
         ``criterion__``, ``callbacks__``, ``iterator_train__``,
-        ``iterator_valid__`` and ``dataset__``, e.g. ``optimizer__weight_decay``.
+        ``iterator_valid__``, ``dataset__`` and ``net__`` (arguments of
+        the skorch net's constructor, for ``net_mixins``), e.g.
+        ``optimizer__weight_decay``.
 
     Attributes
     ----------
@@ -237,6 +272,8 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         train_split=None,
         callbacks=None,
         device="cpu",
+        precision="float32",
+        net_mixins=None,
         random_state=None,
         verbose=0,
         **kwargs,

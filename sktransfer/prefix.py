@@ -72,6 +72,14 @@ could be much larger than ``X``). :func:`clear_cache` empties it and
 :func:`cache_info` reports its use. Each process (e.g. each joblib worker) has
 its own cache; keys depend on content only, never on object identities.
 
+``cache_frozen=<folder>`` (an existing folder or a ``joblib.Memory``) shares
+the outputs between processes, such as the workers of a search on a Dask
+cluster: a miss in memory reads ``<folder>/sktransfer-prefix-<key>.npy``
+(memory-mapped, counted in ``cache_info().disk_hits``) before computing, and
+a computed output is written there atomically under the same key. The cut
+is made by the same rules; the folder only changes where outputs come from.
+sktransfer never deletes these files.
+
 The rules read as one table in ``sktransfer/_training/choose.py``; the
 implementation is in ``sktransfer/_network/split.py`` (the protocol and the
 exactness check) and ``sktransfer/_training/prefix_cache.py`` (the cache).

@@ -46,7 +46,8 @@ class TransferRegressor(RegressorMixin, NetworkEstimator):
         :class:`~sktransfer.TransferClassifier`).
     cache_frozen : {"auto", False}, default="auto"
         Compute the frozen blocks once per ``fit`` where that is exact (see
-        :mod:`sktransfer.prefix`).
+        :mod:`sktransfer.prefix`); a folder also shares them on disk between
+        processes (as for :class:`~sktransfer.TransferClassifier`).
     memory_format : {"auto", "contiguous", "channels_last"}, default="auto"
         Memory layout of a convolutional network while it trains.
     target_weight : float, default=1.0
@@ -77,7 +78,16 @@ class TransferRegressor(RegressorMixin, NetworkEstimator):
         Extra skorch callbacks.
     device : str, default="cpu"
         Torch device to train on; ``"auto"`` takes CUDA when available. A
-        device this machine lacks is refused in ``fit``.
+        device this machine lacks is refused in ``fit``. On CUDA, batches
+        are copied from pinned memory with ``non_blocking=True``.
+    precision : {"float32", "bfloat16", "float16"}, default="float32"
+        The dtype forward passes compute in, under :func:`torch.autocast`;
+        losses stay float32 and ``"float16"`` scales them (see
+        :class:`~sktransfer.TransferClassifier`). ``"float16"`` needs a GPU.
+    net_mixins : class or tuple of classes, default=None
+        Classes placed before sktransfer's own skorch net class, e.g.
+        ``skorch.hf.AccelerateMixin``; their arguments are ``net__*``
+        parameters (see :class:`~sktransfer.TransferClassifier`).
     random_state : int, RandomState instance or None, default=None
         Seeds fresh layers, shuffling and dropout; the global torch RNG is
         left as it was.
@@ -86,7 +96,8 @@ class TransferRegressor(RegressorMixin, NetworkEstimator):
     **kwargs
         skorch parameters with the prefixes ``module__``, ``optimizer__``,
         ``criterion__``, ``callbacks__``, ``iterator_train__``,
-        ``iterator_valid__`` and ``dataset__``.
+        ``iterator_valid__``, ``dataset__`` and ``net__`` (arguments of
+        the skorch net's constructor, for ``net_mixins``).
 
     Attributes
     ----------
@@ -159,6 +170,8 @@ class TransferRegressor(RegressorMixin, NetworkEstimator):
         train_split=None,
         callbacks=None,
         device="cpu",
+        precision="float32",
+        net_mixins=None,
         random_state=None,
         verbose=0,
         **kwargs,

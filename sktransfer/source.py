@@ -19,6 +19,8 @@ import torch
 from sklearn.utils import check_array, check_consistent_length
 from torch import nn
 
+from ._sharing import SharedSource, SlimWeights, array_by_reference, slim
+
 SOURCE_KINDS = (
     "None, a fitted TransferClassifier or skorch net, a torch.nn.Module, "
     "a state dict, the path of a state dict saved with torch.save, or a "
@@ -33,21 +35,28 @@ class Source:
     is kept by reference through ``clone`` (a ``Source`` carries that rule
     itself, wherever it sits), so ``GridSearchCV`` neither copies the data
     per fold nor lets source rows into a test fold: the folds are made of the
-    target rows given to ``fit``.
+    target rows given to ``fit``. Under ``joblib.parallel_backend("dask")`` a
+    source is sent to each Dask worker once, not with every task (see the
+    guide's section on parallel searches).
 
     Parameters
     ----------
     weights : object, default=None
         Any weight source ``TransferClassifier`` accepts: a fitted estimator
         or skorch net, a ``torch.nn.Module``, a state dict or a path.
-    X : array-like of shape (n_samples, ...), default=None
+    X : array-like of shape (n_samples, ...) or path, default=None
         Labelled source inputs, already in the target's input format (source
         rows do not pass through the ``Pipeline`` steps before the
-        classifier).
-    y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+        classifier). The path of a ``.npy`` file is opened memory-mapped
+        (``np.load(path, mmap_mode="r")``) when fitting; a path, or an array
+        memory-mapped from a file, pickles as the file's name, so the tasks of
+        a parallel search do not carry the data (the file must be readable
+        where they run).
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs), or path, \
+default=None
         Source labels, from the same label set as the target's (or, for
         :class:`~sktransfer.TransferRegressor`, targets of the target's
-        width).
+        width); a ``.npy`` path as for ``X``.
 
     Examples
     --------
@@ -71,14 +80,31 @@ class Source:
         # fitted estimator in ``weights`` into an unfitted one.
         return self
 
+    def __reduce__(self):
+        # Pickled slim (a fitted estimator as its network and classes) and a
+        # memory-mapped array as its file: what a parallel search's tasks carry.
+        return (
+            type(self),
+            (
+                slim(self.weights),
+                array_by_reference(self.X),
+                array_by_reference(self.y),
+            ),
+        )
+
     def __repr__(self) -> str:
+        def size(value, unit: str) -> str:
+            if isinstance(value, str | os.PathLike):
+                return repr(os.fspath(value))
+            return f"<{len(value)} {unit}>"
+
         parts = []
         if self.weights is not None:
             parts.append(f"weights={type(self.weights).__name__}")
         if self.X is not None:
-            parts.append(f"X=<{len(self.X)} rows>")
+            parts.append(f"X={size(self.X, 'rows')}")
         if self.y is not None:
-            parts.append(f"y=<{len(self.y)} labels>")
+            parts.append(f"y={size(self.y, 'labels')}")
         return f"Source({', '.join(parts)})"
 
 
@@ -122,6 +148,12 @@ def resolve_source(source: object) -> ResolvedSource | None:
     """
     if source is None:
         return None
+    if isinstance(source, SharedSource):
+        return resolve_source(source.get())
+    if isinstance(source, SlimWeights):
+        resolved = _from_module(source.module_, source.description)
+        resolved.classes = _matching_classes(source.classes_, source.module_)
+        return resolved
     if isinstance(source, Source):
         return _from_source(source)
     if isinstance(source, nn.Module):
@@ -133,15 +165,20 @@ def resolve_source(source: object) -> ResolvedSource | None:
     module = _fitted_module(source)
     if module is not None:
         resolved = _from_module(module, type(source).__name__)
-        classes = getattr(source, "classes_", None)
-        if classes is not None and len(classes) == _n_outputs(module):
-            resolved.classes = np.asarray(classes)
+        resolved.classes = _matching_classes(getattr(source, "classes_", None), module)
         return resolved
     if isinstance(source, DetachedSource):
         raise ValueError(source.message())
     raise TypeError(
         f"source must be {SOURCE_KINDS}; got an object of type {type(source).__name__}."
     )
+
+
+def _matching_classes(classes, module: nn.Module) -> np.ndarray | None:
+    """A fitted classifier's classes, when its output units stand for them."""
+    if classes is not None and len(classes) == _n_outputs(module):
+        return np.asarray(classes)
+    return None
 
 
 def _n_outputs(module: nn.Module) -> int | None:
@@ -188,10 +225,10 @@ def _from_source(source: Source) -> ResolvedSource:
         resolved = ResolvedSource(None, None, "source data")
     if source.X is not None:
         X = check_array(
-            source.X, allow_nd=True, dtype=np.float32, ensure_all_finite=True,
-            input_name="Source.X",
+            _opened(source.X, "Source.X"), allow_nd=True, dtype=np.float32,
+            ensure_all_finite=True, input_name="Source.X",
         )  # fmt: skip
-        y = np.asarray(source.y)
+        y = np.asarray(_opened(source.y, "Source.y"))
         if y.ndim not in (1, 2):
             raise ValueError(
                 f"Source.y must be 1-D (or 2-D for multi-output regression); "
@@ -201,6 +238,20 @@ def _from_source(source: Source) -> ResolvedSource:
         resolved.X, resolved.y = X, y
         resolved.description += f" + {len(X)} labelled source rows"
     return resolved
+
+
+def _opened(value, name: str):
+    """``value``, or the ``.npy`` file it names opened memory-mapped."""
+    if not isinstance(value, str | os.PathLike):
+        return value
+    path = Path(value).expanduser()
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ValueError(
+            f"{name} is the path {str(path)!r}, which could not be opened as a "
+            f".npy file (np.save writes one): {exc}"
+        ) from exc
 
 
 def _fitted_module(source: object) -> nn.Module | None:

@@ -22,6 +22,7 @@ from sktransfer.adaptation import (
     MMD,
     DeepCORAL,
     InformationMaximization,
+    MeanTeacher,
 )
 
 
@@ -44,7 +45,15 @@ def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 
-LOSSES = [DANN(), DeepCORAL(), MMD(), InformationMaximization(), MCC(), CDAN()]
+LOSSES = [
+    DANN(),
+    DeepCORAL(),
+    MMD(),
+    InformationMaximization(),
+    MCC(),
+    CDAN(),
+    MeanTeacher(),
+]
 
 
 @pytest.mark.parametrize("loss", LOSSES, ids=lambda loss: type(loss).__name__)

@@ -113,4 +113,6 @@ def test_choice_leaves_modes_and_weights_of_the_network_alone():
     assert all(m.training for m in module.modules())
     for key, value in module.state_dict().items():
         torch.testing.assert_close(value, before[key])
-    assert choose_memory_format(LeNet(), example, "auto", "cuda") == "contiguous"
+    # "auto" is channels-last on CUDA too (the check itself runs on the CPU).
+    assert choose_memory_format(LeNet(), example, "auto", "cuda") == "channels_last"
+    assert choose_memory_format(LeNet(), example, "auto", "mps") == "contiguous"

@@ -248,7 +248,7 @@ def test_cache_memory_bound_and_clear(digits, small_lenet):
         info = prefix.cache_info()
         assert (info.entries, info.nbytes) == (1, n_bytes // 2)
         prefix.clear_cache()
-        assert prefix.cache_info() == (0, 0, 0, 0, n_bytes)
+        assert prefix.cache_info() == (0, 0, 0, 0, n_bytes, 0)
         with pytest.raises(ValueError, match="nbytes"):
             prefix.set_cache_limit(-1)
     finally:

@@ -2,10 +2,14 @@
 
 On CPU, oneDNN runs 2-D convolutions, batch norm, ReLU and pooling faster on
 channels-last tensors (NHWC) than on the default NCHW layout: about 12 % less
-time per LeNet training step on the project's 2-core machine. A network whose
-code assumes NCHW strides (``x.view(n, -1)`` after a convolution) breaks in
-channels-last, so the layout is only used when a forward pass shows that the
-network gives the same output in it.
+time per LeNet training step on the project's 2-core machine. On CUDA, cuDNN's
+Tensor Core convolutions (float16, bfloat16, and TF32 float32 from Ampere on)
+work in NHWC: in NCHW each convolution pays for transposes, so NVIDIA
+recommends channels-last there (``benchmarks/gpu_check.py`` measures both
+layouts on a GPU). A network whose code assumes NCHW strides
+(``x.view(n, -1)`` after a convolution) breaks in channels-last, so the layout
+is only used when a forward pass (on the CPU, before the network moves to its
+device) shows that the network gives the same output in it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from torch import nn
 from .modes import eval_mode
 
 MEMORY_FORMATS = ("auto", "contiguous", "channels_last")
+# Where "auto" trains convolutional networks channels-last.
+_CHANNELS_LAST_DEVICES = ("cpu", "cuda")
 
 
 def _forward_eval(module: nn.Module, example: torch.Tensor) -> torch.Tensor:
@@ -48,7 +54,7 @@ def choose_memory_format(
         Two training samples.
     requested : {"auto", "contiguous", "channels_last"}
         ``"auto"`` picks channels-last for a network with 2-D convolutions on
-        image batches on CPU when it gives the same output in it.
+        image batches on CPU or CUDA when it gives the same output in it.
         ``"channels_last"`` asks for it on any device and raises a
         ``ValueError`` when the network cannot take it.
     device : str
@@ -63,7 +69,9 @@ def choose_memory_format(
         return "contiguous"
     has_conv = any(isinstance(m, nn.Conv2d) for m in module.modules())
     if requested == "auto" and not (
-        has_conv and example.ndim == 4 and torch.device(device).type == "cpu"
+        has_conv
+        and example.ndim == 4
+        and torch.device(device).type in _CHANNELS_LAST_DEVICES
     ):
         return "contiguous"
     if example.ndim != 4:

@@ -14,6 +14,8 @@ from skorch.dataset import Dataset
 
 from .._network import PreparedNetwork
 from .loaders import BatchLoader
+from .net_class import overrides
+from .nets import NETS
 from .prefix_cache import fits
 from .strategies import AcrossDomains, FineTune, FrozenPrefix, Training
 
@@ -72,6 +74,13 @@ def _no_validation_split(p, t: Training, n: int) -> bool:
     return t.net_params.get("train_split") is None
 
 
+def _own_training_step(p, t: Training, n: int) -> bool:
+    """A net mixin with its own training step would run the whole network on
+    prefix outputs."""
+    base = NETS[t.task, FrozenPrefix.name]
+    return not overrides(t.net_mixins, base, "train_step_single")
+
+
 def _exact_cut(p: PreparedNetwork, t, n: int) -> bool:
     return p.cut is not None  # computed here, after the cheap rules
 
@@ -86,7 +95,7 @@ RULES: tuple[tuple[type, tuple[tuple[str, Condition], ...]], ...] = (
     (
         FrozenPrefix,
         (
-            ("cache_frozen='auto'", _cache_on),
+            ("cache_frozen is not False", _cache_on),
             ("at least one epoch on some rows", _trains),
             ("no augment (it changes the prefix's input every epoch)", _no_augment),
             ("no validation split (its rows would be prefix outputs)",
@@ -94,6 +103,7 @@ RULES: tuple[tuple[type, tuple[tuple[str, Condition], ...]], ...] = (
             ("no callback predicting the training rows",
              _no_callback_predicts_training_rows),
             ("the rows reach the network unchanged", _rows_reach_network_unchanged),
+            ("no net mixin replaces the training step", _own_training_step),
             ("the network is cut exactly after its frozen blocks", _exact_cut),
             ("the prefix outputs fit in the cache limit", _outputs_fit),
         ),

@@ -1,7 +1,9 @@
 """The skorch nets the training strategies configure, one behaviour per mixin.
 
 Every net keeps frozen blocks frozen (``frozen_norms`` in eval mode, frozen
-parameters out of the optimizer) and applies ``augment`` to training batches.
+parameters out of the optimizer), applies ``augment`` to training batches, and
+runs forward passes in its ``precision`` with asynchronous copies to a CUDA
+device.
 The prefix nets run their training steps on cached prefix outputs through
 ``rest``; the domain nets train on mixed-domain batches. Everything a net
 needs comes in through its constructor, and prediction always runs the
@@ -17,9 +19,10 @@ import torch
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
-from skorch.utils import to_device, to_tensor
+from skorch.utils import to_tensor
 
 from .._network.modes import capture
+from .._precision import as_float32, autocast, grad_scaler
 from ..adaptation.base import DomainBatch
 from ..adaptation.objective import DomainSetup, joint_objective
 
@@ -30,21 +33,39 @@ class NonFiniteLossError(FloatingPointError):
 
 class NonFiniteGuard(Callback):
     """Stops training with a clear error as soon as a batch's loss is not
-    finite, instead of returning a NaN network that looks fitted."""
+    finite, instead of returning a NaN network that looks fitted.
+
+    The loss is the one returned by the training step, unscaled: with
+    ``precision="float16"`` the gradient scaler skips the steps whose scaled
+    gradients overflow, which is normal, and those losses are finite.
+    """
 
     def on_batch_end(self, net, batch=None, training=None, **kwargs):
         loss = kwargs.get("loss")
-        if not training or loss is None or bool(torch.isfinite(loss).all()):
+        if not training or loss is None:
             return
         record = net.history[-1]
+        # skorch has already copied the loss to the host for the history:
+        # reading it there spares a second device synchronisation per step.
+        value = record["batches"][-1].get("train_loss")
+        if value is None:  # a loop that records no train_loss
+            value = float(loss.detach().sum())
+        if math.isfinite(value):
+            return
         terms = {k: v for k, v in record["batches"][-1].items() if k.endswith("_loss")}
         bad = [k for k, v in terms.items() if not math.isfinite(v)] or ["train_loss"]
+        hint = (
+            " With precision='float16' the forward pass can overflow float16's "
+            "range (about 65504): try precision='bfloat16'."
+            if getattr(net, "precision", None) == "float16"
+            else ""
+        )
         raise NonFiniteLossError(
             f"Training stopped in epoch {record['epoch']}, batch "
-            f"{len(record['batches'])}: the loss is {float(loss)} ({', '.join(bad)} "
+            f"{len(record['batches'])}: the loss is {value} ({', '.join(bad)} "
             f"not finite; terms: {terms}). Lower lr, check that the inputs and "
             "targets are finite and of a sensible scale, and check the "
-            "adaptation loss's settings."
+            f"adaptation loss's settings.{hint}"
         )
 
 
@@ -96,6 +117,82 @@ class _FrozenBlocks:
         return super().infer(x, **fit_params)
 
 
+class _DeviceSteps:
+    """Forward passes in ``precision``, asynchronous copies to a CUDA device.
+
+    ``precision`` is ``"float32"``, ``"bfloat16"`` or ``"float16"``: forward
+    passes run under :func:`torch.autocast` and their outputs come back as
+    float32, so losses are computed in float32 and predictions are float32.
+    With float16, backward passes are scaled by a gradient scaler
+    (``grad_scaler_``), which also steps the optimizers: steps whose scaled
+    gradients overflowed are skipped and the scale is lowered. Callbacks see
+    unscaled gradients (``on_grad_computed``, e.g. gradient clipping).
+
+    On CUDA, tensors are copied with ``non_blocking=True``: from pinned
+    memory (the loaders pin batches on CUDA) the copy overlaps with the host's
+    work. Elsewhere nothing changes.
+    """
+
+    def __init__(self, *args, precision="float32", **kwargs):
+        self.precision = precision
+        super().__init__(*args, **kwargs)
+
+    def initialize_optimizer(self, *args, **kwargs):
+        super().initialize_optimizer(*args, **kwargs)
+        # A fresh optimizer starts from a fresh scale.
+        self.grad_scaler_ = grad_scaler(self.precision, self.device)
+        return self
+
+    def autocast(self):
+        """The context the network's forward passes run in."""
+        return autocast(self.precision, self.device)
+
+    def to_device(self, x):
+        """A tensor on the net's device; non-blocking to CUDA."""
+        if self.device is None or not isinstance(x, torch.Tensor):
+            return x  # placed by someone else (an accelerator), or skorch's job
+        return x.to(self.device, non_blocking=str(self.device).startswith("cuda"))
+
+    def infer(self, x, **fit_params):
+        x = self.to_device(x)
+        with self.autocast():
+            out = super().infer(x, **fit_params)
+        return as_float32(out) if self.precision != "float32" else out
+
+    def get_loss(self, y_pred, y_true, *args, **kwargs):
+        return super().get_loss(y_pred, self.to_device(y_true), *args, **kwargs)
+
+    def backward(self, loss: torch.Tensor) -> None:
+        """``loss.backward()``, scaled with float16; gradients left unscaled."""
+        scaler = getattr(self, "grad_scaler_", None)
+        if scaler is None:
+            loss.backward()
+            return
+        scaler.scale(loss).backward()
+        for name in self._optimizers:
+            scaler.unscale_(getattr(self, name + "_"))
+
+    def train_step_single(self, batch, **fit_params):
+        # skorch's step, with the backward pass through ``backward``.
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        self.backward(loss)
+        return {"loss": loss, "y_pred": y_pred}
+
+    def _step_optimizer(self, step_fn):
+        scaler = getattr(self, "grad_scaler_", None)
+        if scaler is None:
+            return super()._step_optimizer(step_fn)
+        # GradScaler takes no closure: one forward and backward pass, then
+        # each optimizer steps unless the scaled gradients overflowed.
+        step_fn()
+        for name in self._optimizers:
+            scaler.step(getattr(self, name + "_"))
+        scaler.update()
+
+
 class _PrefixSteps:
     """Training steps run ``rest`` on the frozen prefix's cached outputs.
 
@@ -116,9 +213,13 @@ class _PrefixSteps:
         self.module_.train()
         self.keep_frozen_norms_in_eval()
         Xi, yi = unpack_data(batch)
-        y_pred = self.rest(to_tensor(Xi, device=self.device), **fit_params)
+        Xi = to_tensor(self.to_device(Xi), device=self.device)
+        with self.autocast():
+            y_pred = self.rest(Xi, **fit_params)
+        if self.precision != "float32":
+            y_pred = as_float32(y_pred)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        loss.backward()
+        self.backward(loss)
         return {"loss": loss, "y_pred": y_pred}
 
     def fit_loop(self, *args, **kwargs):
@@ -153,7 +254,7 @@ class _DomainSteps:
 
     def train_step_single(self, batch, **fit_params):
         setup = self.domain
-        X_s, y_s, X_t, X_l, y_l = (to_device(b, self.device) for b in batch)
+        X_s, y_s, X_t, X_l, y_l = (self.to_device(b) for b in batch)
         parts = getattr(self, "critic_", None)
         for module in (self.module_, parts):
             if module is not None:
@@ -164,13 +265,20 @@ class _DomainSteps:
         if self.augment is not None:
             X = self.augmented(X)
         hooked = setup.layer is not None and len(X_t)
-        if hooked:
-            with capture(self.module_, setup.layer) as captured:
+        features = None
+        with self.autocast():
+            if hooked:
+                with capture(self.module_, setup.layer) as captured:
+                    logits = self.module_(X)
+                features = captured[0]
+            else:
                 logits = self.module_(X)
-            features_s, _, features_t = captured[0].split(sizes)
-        else:
-            logits = self.module_(X)
-            features_s = features_t = None
+        if self.precision != "float32":
+            # The objective, adaptation losses and critics run in float32.
+            logits, features = as_float32(logits), as_float32(features)
+        features_s = features_t = None
+        if hooked:
+            features_s, _, features_t = features.split(sizes)
         logits_s, logits_l, logits_t = logits.split(sizes)
         step = self.domain_step_
         domain_batch = DomainBatch(
@@ -182,7 +290,7 @@ class _DomainSteps:
             parts=parts, network=self.module_,
         )  # fmt: skip
         loss, terms = joint_objective(self.criterion_, domain_batch, setup)
-        loss.backward()
+        self.backward(loss)
         self.domain_step_ = step + 1
         for name, value in terms.items():
             self.history.record_batch(name, value)
@@ -202,11 +310,11 @@ class _DomainSteps:
         return step
 
 
-class ClassifierNet(_FrozenBlocks, NeuralNetClassifier):
+class ClassifierNet(_FrozenBlocks, _DeviceSteps, NeuralNetClassifier):
     """Fine-tuning a classifier."""
 
 
-class RegressorNet(_FrozenBlocks, NeuralNetRegressor):
+class RegressorNet(_FrozenBlocks, _DeviceSteps, NeuralNetRegressor):
     """Fine-tuning a regressor."""
 
 

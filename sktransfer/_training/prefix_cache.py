@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -25,6 +28,7 @@ class CacheInfo(NamedTuple):
     entries: int
     nbytes: int
     max_bytes: int
+    disk_hits: int = 0  # misses read from a shared folder instead of computed
 
 
 class _Cache:
@@ -34,6 +38,7 @@ class _Cache:
         self.nbytes = 0
         self.hits = 0
         self.misses = 0
+        self.disk_hits = 0
         self.lock = threading.Lock()
 
     def get(self, key: bytes) -> np.ndarray | None:
@@ -62,7 +67,7 @@ class _Cache:
     def clear(self) -> None:
         with self.lock:
             self.items.clear()
-            self.nbytes = self.hits = self.misses = 0
+            self.nbytes = self.hits = self.misses = self.disk_hits = 0
 
 
 _CACHE = _Cache(max_bytes=1 << 30)
@@ -81,7 +86,9 @@ def cache_info() -> CacheInfo:
     """
     c = _CACHE
     with c.lock:
-        return CacheInfo(c.hits, c.misses, len(c.items), c.nbytes, c.max_bytes)
+        return CacheInfo(
+            c.hits, c.misses, len(c.items), c.nbytes, c.max_bytes, c.disk_hits
+        )
 
 
 def clear_cache() -> None:
@@ -158,14 +165,49 @@ def prefix_outputs(
     X: np.ndarray,
     device: str,
     example: torch.Tensor,
+    directory: str | None = None,
 ) -> np.ndarray:
     """The prefix's outputs for every row of ``X`` (a read-only array), from
-    the cache or computed in batches. ``example`` is the prefix's output for
-    two rows; check :func:`fits` first."""
+    the cache, from ``directory`` (shared by processes) or computed in
+    batches. ``example`` is the prefix's output for two rows; check
+    :func:`fits` first."""
     key = _key(module, layer, X, device)
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
+    path = (
+        os.path.join(directory, f"sktransfer-prefix-{key.hex()}.npy")
+        if directory
+        else None
+    )
+    if path is not None and os.path.exists(path):
+        out = np.load(path, mmap_mode="r")  # read-only, paged in as needed
+        with _CACHE.lock:
+            _CACHE.disk_hits += 1
+        _CACHE.put(key, out)
+        return out
+    out = _compute(module, prefix, X, device, example)
+    _CACHE.put(key, out)
+    if path is not None:
+        _save(path, out)
+    return out
+
+
+def _save(path: str, out: np.ndarray) -> None:
+    """Write ``out`` to ``path`` atomically: a process reading the folder sees
+    the whole file or none (two writers of one key write the same values)."""
+    handle, tmp = tempfile.mkstemp(suffix=".npy", dir=os.path.dirname(path))
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.save(file, out)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
+def _compute(module, prefix, X: np.ndarray, device: str, example) -> np.ndarray:
     dtype = torch.empty(0, dtype=example.dtype).numpy().dtype
     out = np.empty((len(X), *example.shape[1:]), dtype=dtype)
     with eval_mode(module), torch.no_grad():
@@ -174,5 +216,4 @@ def prefix_outputs(
             batch = torch.tensor(X[start : start + _COMPUTE_BATCH], device=device)
             out[start : start + len(batch)] = prefix(batch).cpu().numpy()
     out.flags.writeable = False
-    _CACHE.put(key, out)
     return out

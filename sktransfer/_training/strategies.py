@@ -20,6 +20,7 @@ from .._network.modes import output_size
 from ..adaptation.base import AdaptationLoss
 from ..adaptation.objective import DomainSetup
 from .loaders import DomainBatches
+from .net_class import compose
 from .nets import NETS, NonFiniteGuard
 from .prefix_cache import prefix_outputs
 
@@ -37,11 +38,13 @@ class Training:
     net_params: dict
     augment: object = None
     cache_frozen: bool = True
+    cache_dir: str | None = None  # prefix outputs also shared on disk there
     source_data: tuple[np.ndarray, np.ndarray] | None = None
     labelled: np.ndarray | None = None  # target rows with a label (domains)
     target_weight: float = 1.0
     adaptation: AdaptationLoss | None = None
     adaptation_weight: float = 1.0
+    net_mixins: tuple[type, ...] = ()  # placed before the net class in the MRO
 
     @property
     def max_epochs(self) -> int:
@@ -61,7 +64,8 @@ class Strategy:
             *(params.get("callbacks") or []),
             ("nonfinite_guard", NonFiniteGuard()),
         ]
-        return NETS[training.task, self.name](
+        net_class = compose(NETS[training.task, self.name], training.net_mixins)
+        return net_class(
             module=prepared.module, frozen_norms=prepared.frozen_norms, **params
         )
 
@@ -98,8 +102,9 @@ class FrozenPrefix(Strategy):
     def train(self, prepared: PreparedNetwork, X, y, training: Training):
         cut = prepared.cut
         hidden = prefix_outputs(
-            prepared.module, cut.prefix, cut.layer, X, prepared.device, cut.hidden
-        )
+            prepared.module, cut.prefix, cut.layer, X, prepared.device, cut.hidden,
+            directory=training.cache_dir,
+        )  # fmt: skip
         return fit_net(self.net(prepared, training, rest=cut.rest), hidden, y)
 
 

@@ -13,6 +13,7 @@ from .coral import DeepCORAL
 from .dann import DANN
 from .information import InformationMaximization
 from .mcc import MCC
+from .mean_teacher import MeanTeacher
 from .mmd import MMD
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "DeepCORAL",
     "DomainBatch",
     "InformationMaximization",
+    "MeanTeacher",
 ]
