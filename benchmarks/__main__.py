@@ -12,8 +12,10 @@ import argparse
 from . import (
     adaptation,
     features_prefix,
+    federated,
     mnist_usps,
     parallel,
+    regularized,
     selection,
     shallow,
 )
@@ -24,12 +26,15 @@ BENCHMARKS = {
     "adaptation_mmd": adaptation.run_mmd,
     "adaptation_timing": adaptation.run_timing,
     "adaptation_new_losses": adaptation.run_new_losses,
+    "adaptation_mean_teacher": adaptation.run_mean_teacher,
     "features_prefix": features_prefix.run,
+    "federated": federated.run,
     "selection": selection.run,
     "selection_labels": selection.run_with_labels,
     "selection_label_free": selection.run_label_free,
     "shallow": shallow.run,
     "parallel": parallel.run,
+    "regularized": regularized.run_regularized,
 }
 
 

@@ -4,6 +4,7 @@ from . import prefix as prefix  # `sktransfer.prefix.clear_cache()` works at onc
 from .classifier import TransferClassifier
 from .datasets import get_data_home, load_mnist, load_office_caltech10, load_usps
 from .features import FeatureTransferTransformer
+from .federated import FederatedTransferClassifier
 from .metrics import information_maximization_score, prediction_entropy_score
 from .preprocessing import ImageMapping
 from .regressor import TransferRegressor
@@ -13,6 +14,7 @@ from .source import Source
 
 __all__ = [
     "CORAL",
+    "FederatedTransferClassifier",
     "FeatureTransferTransformer",
     "ImageMapping",
     "Source",

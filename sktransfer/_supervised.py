@@ -41,6 +41,7 @@ from ._training.net_class import check_net_mixins, mixins_of
 from ._training.nets import NETS
 from .adaptation.base import AdaptationLoss
 from .models import MLP
+from .regularization import Regularization
 from .source import ResolvedSource, resolve_source
 
 # Prefixes of the skorch parameters that the estimators forward to their net.
@@ -60,7 +61,7 @@ _NET_ARGUMENTS = frozenset(
     {"module", "criterion", "optimizer", "lr", "max_epochs", "batch_size",
      "train_split", "callbacks", "device", "verbose", "classes", "precision",
      "frozen_norms", "augment", "rest", "domain", "iterator_train",
-     "iterator_valid", "dataset"}
+     "iterator_valid", "dataset", "regularization"}
 )  # fmt: skip
 
 
@@ -94,6 +95,14 @@ class NetworkEstimator(SourceEstimator):
             ),
         ],
         "adaptation_weight": Interval(Real, 0),
+        "regularization": [
+            None,
+            InstanceOf(
+                Regularization,
+                "an sktransfer.regularization.Regularization (e.g. L2SP(), "
+                "BSS(), Compose([L2SP(), BSS()]))",
+            ),
+        ],
         "lr": Interval(Real, 0),
         "transferred_lr": [None, Interval(Real, 0)],
         "augment": [None, IsCallable()],
@@ -182,6 +191,8 @@ class NetworkEstimator(SourceEstimator):
         super()._check_params()
         if self.adaptation is not None:
             self.adaptation.check_params()
+        if self.regularization is not None:
+            self.regularization.check_params()
         for callback in self.callbacks or []:
             named = isinstance(callback, tuple) and len(callback) == 2
             if not isinstance(callback[1] if named else callback, Callback):
@@ -229,6 +240,7 @@ class NetworkEstimator(SourceEstimator):
                 NETS[self._task, "fine_tune"],
                 precision=self.precision,
                 across=across,
+                regularized=self.regularization is not None,
             )
             X, y, y_source, labelled = self._validate_fit_data(X, y, source, across)
             self._source_description = source.description if source else None
@@ -289,6 +301,7 @@ class NetworkEstimator(SourceEstimator):
             adaptation=self.adaptation,
             adaptation_weight=self.adaptation_weight,
             net_mixins=mixins_of(self.net_mixins),
+            regularization=self.regularization,
         )
 
     def _trains_across_domains(self, source: ResolvedSource | None) -> bool:

@@ -108,6 +108,18 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         Its hyperparameters are ``adaptation__*`` parameters.
     adaptation_weight : float, default=1.0
         μ, the weight of the adaptation loss.
+    regularization : Regularization, default=None
+        A penalty added to the training loss that keeps fine-tuning on few
+        labels close to what was transferred:
+        :class:`~sktransfer.regularization.L2SP` (pulls the transferred
+        weights towards the source's, not towards zero),
+        :class:`~sktransfer.regularization.BSS` (shrinks the smallest
+        singular values of a batch's features), or both
+        (:class:`~sktransfer.regularization.Compose`). Its hyperparameters
+        are ``regularization__*`` parameters. It applies with or without
+        source data and with a cached frozen prefix; its value is recorded as
+        ``reg_loss`` in ``history_`` (``train_loss`` includes it, a
+        validation loss does not).
     criterion : torch loss class, default=torch.nn.CrossEntropyLoss
         Loss on the network's logits.
     optimizer : torch optimizer class, default=torch.optim.Adam
@@ -260,6 +272,7 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         target_weight=1.0,
         adaptation=None,
         adaptation_weight=1.0,
+        regularization=None,
         criterion=nn.CrossEntropyLoss,
         optimizer=torch.optim.Adam,
         lr=1e-3,

@@ -58,6 +58,11 @@ class TransferRegressor(RegressorMixin, NetworkEstimator):
         source data); its hyperparameters are ``adaptation__*`` parameters.
     adaptation_weight : float, default=1.0
         μ, the weight of the adaptation loss.
+    regularization : Regularization, default=None
+        A penalty added to the training loss, e.g.
+        :class:`~sktransfer.regularization.L2SP` (see
+        :class:`~sktransfer.TransferClassifier`); its hyperparameters are
+        ``regularization__*`` parameters.
     criterion : torch loss class, default=torch.nn.MSELoss
         Loss between the network's outputs and ``y``.
     optimizer : torch optimizer class, default=torch.optim.Adam
@@ -160,6 +165,7 @@ class TransferRegressor(RegressorMixin, NetworkEstimator):
         target_weight=1.0,
         adaptation=None,
         adaptation_weight=1.0,
+        regularization=None,
         criterion=nn.MSELoss,
         optimizer=torch.optim.Adam,
         lr=1e-3,

@@ -36,6 +36,7 @@ from sktransfer import (
 )
 from sktransfer.adaptation import DANN, MMD, InformationMaximization
 from sktransfer.models import MLP, LeNet
+from sktransfer.regularization import BSS, L2SP, Compose
 
 _RNG = np.random.RandomState(0)
 X = _RNG.normal(size=(30, 4)).astype(np.float32)
@@ -188,6 +189,12 @@ CASES: list[tuple[str, Callable[[], object]]] = [
     ("MMD(multipliers=())", across(adaptation=MMD(multipliers=()))),
     ("MMD(multipliers=(0,))", across(adaptation=MMD(multipliers=(0,)))),
     ("InformationMaximization(diversity=-1)", across(adaptation=InformationMaximization(diversity=-1.0))),
+    # regularization
+    ("regularization='l2sp'", fit(regularization="l2sp")),
+    ("L2SP(alpha=-1)", fit(regularization=L2SP(alpha=-1.0))),
+    ("BSS(k=0)", fit(regularization=BSS(k=0))),
+    ("BSS(layer=99)", fit(regularization=BSS(layer=99))),
+    ("Compose of a non-penalty", fit(regularization=Compose([L2SP(), "bss"]))),
     # data given to fit / predict / score
     ("X with NaN", lambda: TransferClassifier().fit(np.where(X > 1, np.nan, X), Y)),
     ("X with inf", lambda: TransferClassifier().fit(np.where(X > 1, np.inf, X), Y)),

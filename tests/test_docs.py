@@ -20,6 +20,7 @@ PUBLIC_MODULES = [
     "sktransfer.models",
     "sktransfer.plotting",
     "sktransfer.prefix",
+    "sktransfer.regularization",
     "sktransfer.shallow",
 ]
 # Files a snippet may read, under $SKTRANSFER_DATA.

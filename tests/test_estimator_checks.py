@@ -24,6 +24,7 @@ from sktransfer.adaptation import (
     InformationMaximization,
     MeanTeacher,
 )
+from sktransfer.regularization import BSS, L2SP, Compose
 
 
 @parametrize_with_checks(
@@ -72,3 +73,25 @@ def test_adaptation_parameters_follow_the_contract(loss, check):
     # loss itself and through the classifier that nests them.
     check(type(loss).__name__, loss)
     check("TransferClassifier", TransferClassifier(adaptation=loss))
+
+
+REGULARIZATIONS = [L2SP(), BSS(), Compose([L2SP(), BSS()])]
+
+
+@pytest.mark.parametrize(
+    "regularization", REGULARIZATIONS, ids=lambda r: type(r).__name__
+)
+@pytest.mark.parametrize(
+    "check",
+    [
+        check_parameters_default_constructible,
+        check_no_attributes_set_in_init,
+        check_get_params_invariance,
+        check_set_params,
+    ],
+)
+def test_regularization_parameters_follow_the_contract(regularization, check):
+    # Checked on the penalty itself and through the classifier that nests it
+    # (regularization__alpha, regularization__l2sp__alpha).
+    check(type(regularization).__name__, regularization)
+    check("TransferClassifier", TransferClassifier(regularization=regularization))

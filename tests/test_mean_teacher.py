@@ -111,12 +111,26 @@ def test_fitted_with_a_mean_teacher_the_teacher_is_never_trained_by_gradient():
     optimised = {id(p) for g in clf.net_.optimizer_.param_groups for p in g["params"]}
     assert not optimised & {id(p) for p in teacher.parameters()}
     assert "adapt_loss" in clf.history_[-1]
-    # A moving average of the student: close to it, not equal.
+    # The fitted network kept the teacher's weights (predict_with="teacher").
+    for t, s in zip(teacher.parameters(), clf.module_.parameters(), strict=True):
+        assert torch.equal(t, s)
+    student = TransferClassifier(
+        source=Source(X=X_source, y=y_source),
+        adaptation=MeanTeacher(threshold=0.6, ema=0.5, predict_with="student"),
+        max_epochs=3, random_state=0,
+    ).fit(X_target, np.full(len(X_target), -1))  # fmt: skip
+    # The teacher is a moving average of the student: close to it, not equal.
     diffs = [
         (t - s).abs().max().item()
-        for t, s in zip(teacher.parameters(), clf.module_.parameters(), strict=True)
+        for t, s in zip(
+            student.net_.critic_.parameters(), student.module_.parameters(), strict=True
+        )
     ]
     assert 0 < max(diffs) < 0.5
+    for t, s in zip(
+        teacher.parameters(), student.net_.critic_.parameters(), strict=True
+    ):
+        assert torch.equal(t, s)  # same training either way; only the kept weights
     same = TransferClassifier(
         source=Source(X=X_source, y=y_source),
         adaptation=MeanTeacher(threshold=0.6, ema=0.5),
@@ -131,7 +145,8 @@ def test_fitted_with_a_mean_teacher_the_teacher_is_never_trained_by_gradient():
     "params, message",
     [({"ema": 1.5}, "adaptation__ema"), ({"threshold": -0.1}, "adaptation__threshold"),
      ({"class_balance": -1}, "adaptation__class_balance"),
-     ({"augment": 3}, "adaptation__augment"), ({"layer": -2}, "adaptation__layer")],
+     ({"augment": 3}, "adaptation__augment"), ({"layer": -2}, "adaptation__layer"),
+     ({"predict_with": "mean"}, "adaptation__predict_with")],
 )  # fmt: skip
 def test_bad_settings_are_refused_by_name(params, message):
     X_source, y_source, X_target = _domains(n=40)

@@ -17,6 +17,7 @@ from .loaders import BatchLoader
 from .net_class import overrides
 from .nets import NETS
 from .prefix_cache import fits
+from .regularized import resolve_layers, runs_after_cut
 from .strategies import AcrossDomains, FineTune, FrozenPrefix, Training
 
 Condition = Callable[[PreparedNetwork, Training, int], bool]
@@ -85,6 +86,15 @@ def _exact_cut(p: PreparedNetwork, t, n: int) -> bool:
     return p.cut is not None  # computed here, after the cheap rules
 
 
+def _penalty_features_after_prefix(p: PreparedNetwork, t: Training, n: int) -> bool:
+    """A penalty on the features of a layer in the frozen prefix (BSS) would
+    see none: the prefix runs once, before training."""
+    if t.regularization is None:
+        return True
+    names = set(resolve_layers(p, t.regularization).values())
+    return not names or runs_after_cut(p, p.cut, names)
+
+
 def _outputs_fit(p: PreparedNetwork, t, n: int) -> bool:
     return fits(p.cut.hidden, n)
 
@@ -105,6 +115,8 @@ RULES: tuple[tuple[type, tuple[tuple[str, Condition], ...]], ...] = (
             ("the rows reach the network unchanged", _rows_reach_network_unchanged),
             ("no net mixin replaces the training step", _own_training_step),
             ("the network is cut exactly after its frozen blocks", _exact_cut),
+            ("the regularization's layers come after the frozen prefix",
+             _penalty_features_after_prefix),
             ("the prefix outputs fit in the cache limit", _outputs_fit),
         ),
     ),

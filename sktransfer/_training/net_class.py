@@ -67,7 +67,12 @@ def overrides(mixins: tuple[type, ...], base: type, name: str) -> bool:
 
 
 def check_net_mixins(
-    mixins: tuple[type, ...], base: type, *, precision: str, across: bool
+    mixins: tuple[type, ...],
+    base: type,
+    *,
+    precision: str,
+    across: bool,
+    regularized: bool = False,
 ) -> None:
     """Refuse mixins that cannot work with what this fit asks of the net."""
     if not mixins:
@@ -79,6 +84,13 @@ def check_net_mixins(
             f"net_mixins {_names(mixins)} replace the training step "
             "(train_step_single), which training across domains (a Source "
             "with data) needs: train on the target rows only, or use mixins "
+            "that leave train_step_single alone."
+        )
+    if own_step and regularized:
+        raise ValueError(
+            f"net_mixins {_names(mixins)} replace the training step "
+            "(train_step_single), where sktransfer adds the regularization's "
+            "penalty to the loss: use regularization=None with them, or mixins "
             "that leave train_step_single alone."
         )
     if precision != "float32" and (

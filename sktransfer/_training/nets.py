@@ -5,13 +5,15 @@ parameters out of the optimizer), applies ``augment`` to training batches, and
 runs forward passes in its ``precision`` with asynchronous copies to a CUDA
 device.
 The prefix nets run their training steps on cached prefix outputs through
-``rest``; the domain nets train on mixed-domain batches. Everything a net
+``rest``; the domain nets train on mixed-domain batches. With a
+``regularization``, every training step adds its penalty to the loss. Everything a net
 needs comes in through its constructor, and prediction always runs the
 whole network.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterator
 
@@ -25,6 +27,8 @@ from .._network.modes import capture
 from .._precision import as_float32, autocast, grad_scaler
 from ..adaptation.base import DomainBatch
 from ..adaptation.objective import DomainSetup, joint_objective
+from ..regularization import RegularizationStep
+from .regularized import RegularizationSetup
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -176,8 +180,10 @@ class _DeviceSteps:
         # skorch's step, with the backward pass through ``backward``.
         self._set_training(True)
         Xi, yi = unpack_data(batch)
-        y_pred = self.infer(Xi, **fit_params)
+        with self.regularization_capture() as captured:
+            y_pred = self.infer(Xi, **fit_params)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        loss = self.regularized(loss, captured)
         self.backward(loss)
         return {"loss": loss, "y_pred": y_pred}
 
@@ -191,6 +197,85 @@ class _DeviceSteps:
         for name in self._optimizers:
             scaler.step(getattr(self, name + "_"))
         scaler.update()
+
+
+class _Regularized:
+    """A penalty added to the training loss (``regularization``, a
+    :class:`~sktransfer._training.regularized.RegularizationSetup`), and
+    recorded per batch as ``reg_loss``.
+
+    The training steps capture the penalty's layers during their forward
+    pass (:meth:`regularization_capture`) and add the penalty to their loss
+    (:meth:`regularized`). Without ``regularization`` both do nothing, so the
+    loss is the very same tensor.
+    """
+
+    def __init__(self, *args, regularization: RegularizationSetup | None = None, **kw):
+        self.regularization = regularization
+        super().__init__(*args, **kw)
+
+    def initialize_module(self):
+        super().initialize_module()
+        # Recorded at the first training step, on the training device.
+        self.regularization_start_ = None
+        if self.regularization is not None:
+            # Saved with the network (skorch maps them to the device at load).
+            attributes = self.cuda_dependent_attributes_
+            if "regularization_start_" not in attributes:
+                self.cuda_dependent_attributes_ = [*attributes, "regularization_start_"]
+        return self
+
+    def regularization_capture(self):
+        """A context collecting the outputs of the penalty's layers:
+        ``{module name: [output]}`` once the forward pass is done."""
+        setup = self.regularization
+        if setup is None or not setup.layers:
+            return contextlib.nullcontext({})
+        return _capturing(self.module_, set(setup.layers.values()))
+
+    def regularized(self, loss: torch.Tensor, captured: dict) -> torch.Tensor:
+        """``loss`` plus the penalty (``loss`` itself without one)."""
+        setup = self.regularization
+        if setup is None:
+            return loss
+        params = dict(self.module_.named_parameters())
+        if self.regularization_start_ is None:
+            # The starting point L2-SP pulls towards: the transferred weights
+            # as training starts, before the first step moves them.
+            self.regularization_start_ = {
+                name: params[name].detach().clone() for name in setup.transferred
+            }
+        features = {}
+        for layer, name in setup.layers.items():
+            if not captured[name]:
+                raise ValueError(
+                    f"The regularization takes features at layer={layer!r} "
+                    f"({name!r}), which the training forward pass did not run: "
+                    "choose a layer of the network's forward pass."
+                )
+            features[layer] = as_float32(captured[name][0])
+        step = RegularizationStep(
+            network=self.module_,
+            transferred={
+                name: (params[name], start)
+                for name, start in self.regularization_start_.items()
+            },
+            fresh={name: params[name] for name in setup.fresh},
+            features=features,
+            device=loss.device,
+        )
+        penalty = setup.regularization.penalty(step)
+        self.history.record_batch("reg_loss", penalty.item())
+        return loss + penalty
+
+
+@contextlib.contextmanager
+def _capturing(module: torch.nn.Module, names: set[str]) -> Iterator[dict]:
+    with contextlib.ExitStack() as stack:
+        yield {
+            name: stack.enter_context(capture(module, name, first_only=True))
+            for name in names
+        }
 
 
 class _PrefixSteps:
@@ -214,11 +299,14 @@ class _PrefixSteps:
         self.keep_frozen_norms_in_eval()
         Xi, yi = unpack_data(batch)
         Xi = to_tensor(self.to_device(Xi), device=self.device)
-        with self.autocast():
+        # ``rest`` runs the module's own layers: a hook on one of them fires
+        # (the rule table only cuts before the penalty's layers).
+        with self.regularization_capture() as captured, self.autocast():
             y_pred = self.rest(Xi, **fit_params)
         if self.precision != "float32":
             y_pred = as_float32(y_pred)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        loss = self.regularized(loss, captured)
         self.backward(loss)
         return {"loss": loss, "y_pred": y_pred}
 
@@ -266,7 +354,7 @@ class _DomainSteps:
             X = self.augmented(X)
         hooked = setup.layer is not None and len(X_t)
         features = None
-        with self.autocast():
+        with self.regularization_capture() as reg_captured, self.autocast():
             if hooked:
                 with capture(self.module_, setup.layer) as captured:
                     logits = self.module_(X)
@@ -290,6 +378,7 @@ class _DomainSteps:
             parts=parts, network=self.module_,
         )  # fmt: skip
         loss, terms = joint_objective(self.criterion_, domain_batch, setup)
+        loss = self.regularized(loss, reg_captured)
         self.backward(loss)
         self.domain_step_ = step + 1
         for name, value in terms.items():
@@ -309,12 +398,18 @@ class _DomainSteps:
             self.domain.adaptation.after_step(step["domain_batch"])
         return step
 
+    def on_train_end(self, net, **kwargs):
+        super().on_train_end(net, **kwargs)
+        if self.domain.adaptation is not None:
+            parts = getattr(self, "critic_", None)
+            self.domain.adaptation.after_training(self.module_, parts)
 
-class ClassifierNet(_FrozenBlocks, _DeviceSteps, NeuralNetClassifier):
+
+class ClassifierNet(_Regularized, _FrozenBlocks, _DeviceSteps, NeuralNetClassifier):
     """Fine-tuning a classifier."""
 
 
-class RegressorNet(_FrozenBlocks, _DeviceSteps, NeuralNetRegressor):
+class RegressorNet(_Regularized, _FrozenBlocks, _DeviceSteps, NeuralNetRegressor):
     """Fine-tuning a regressor."""
 
 

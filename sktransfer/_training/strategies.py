@@ -19,10 +19,12 @@ from .._network.blocks import resolve_layer
 from .._network.modes import output_size
 from ..adaptation.base import AdaptationLoss
 from ..adaptation.objective import DomainSetup
+from ..regularization import Regularization
 from .loaders import DomainBatches
 from .net_class import compose
 from .nets import NETS, NonFiniteGuard
 from .prefix_cache import prefix_outputs
+from .regularized import regularization_setup
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Training:
     adaptation: AdaptationLoss | None = None
     adaptation_weight: float = 1.0
     net_mixins: tuple[type, ...] = ()  # placed before the net class in the MRO
+    regularization: Regularization | None = None  # a penalty added to the loss
 
     @property
     def max_epochs(self) -> int:
@@ -60,10 +63,19 @@ class Strategy:
         """This strategy's skorch net for ``prepared``, configured by ``params``
         on top of the estimator's net parameters."""
         params = {**training.net_params, **params}
-        params["callbacks"] = [
+        callbacks = [
             *(params.get("callbacks") or []),
             ("nonfinite_guard", NonFiniteGuard()),
         ]
+        if training.regularization is not None:
+            params["regularization"] = regularization_setup(
+                prepared, training.regularization
+            )
+            # Its epoch mean, next to skorch's train_loss (which includes it).
+            callbacks.append(
+                ("reg_loss", PassthroughScoring("reg_loss", on_train=True))
+            )
+        params["callbacks"] = callbacks
         net_class = compose(NETS[training.task, self.name], training.net_mixins)
         return net_class(
             module=prepared.module, frozen_norms=prepared.frozen_norms, **params

@@ -75,8 +75,9 @@ class AdaptationLoss(BaseEstimator):
     A loss with trainable parts (DANN's domain classifier) implements
     :meth:`build`; one whose parts depend on the network (a teacher copy)
     implements :meth:`build_for`. The estimator trains those parts with the
-    network (parameters that require gradients) and calls :meth:`after_step`
-    after every optimizer step (e.g. to update a mean teacher).
+    network (parameters that require gradients), calls :meth:`after_step`
+    after every optimizer step (e.g. to update a mean teacher) and
+    :meth:`after_training` when training ends.
 
     Parameters
     ----------
@@ -130,6 +131,9 @@ class AdaptationLoss(BaseEstimator):
 
     def after_step(self, batch: DomainBatch) -> None:
         """Called after each optimizer step (the parameters are updated)."""
+
+    def after_training(self, network: nn.Module, parts: nn.Module | None) -> None:
+        """Called once when training ends (e.g. to keep a teacher's weights)."""
 
     def loss(
         self,

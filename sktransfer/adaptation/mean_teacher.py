@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._params import Interval, IsCallable
+from .._params import Interval, IsCallable, Options
 from .base import AdaptationLoss, DomainBatch
 
 
@@ -34,8 +34,10 @@ class MeanTeacher(AdaptationLoss):
        student does not collapse onto a few classes.
 
     The loss is ``consistency + class_balance * balance``; its weight is
-    ``adaptation_weight`` (the paper uses 3). The fitted network is the
-    student; the teacher is ``net_.critic_``.
+    ``adaptation_weight`` (the paper uses 3). When training ends the fitted
+    network takes the teacher's weights (``predict_with="teacher"``, as the
+    mean-teacher papers evaluate), or keeps the student's; the teacher stays
+    in ``net_.critic_``.
 
     Parameters
     ----------
@@ -56,6 +58,9 @@ class MeanTeacher(AdaptationLoss):
         scaled to about unit range; for images, an affine augmentation such
         as :class:`~sktransfer.augmentation.RandomAffine` is what the paper
         uses.
+    predict_with : {"teacher", "student"}, default="teacher"
+        Which weights the fitted network keeps when training ends: the
+        teacher's average (usually the better one) or the student's.
 
     References
     ----------
@@ -79,6 +84,10 @@ class MeanTeacher(AdaptationLoss):
     ... ).fit(X_target, np.full(len(X_target), -1))
     >>> clf.net_.critic_ is not clf.module_  # the teacher, a separate copy
     True
+    >>> import torch  # the fitted network kept the teacher's weights
+    >>> all(torch.equal(a, b) for a, b in zip(clf.module_.parameters(),
+    ...                                       clf.net_.critic_.parameters()))
+    True
     """
 
     _constraints = {
@@ -87,6 +96,7 @@ class MeanTeacher(AdaptationLoss):
         "threshold": Interval(Real, 0, 1),
         "class_balance": Interval(Real, 0),
         "augment": [None, IsCallable()],
+        "predict_with": Options("teacher", "student", text='"teacher" or "student"'),
     }
 
     def __init__(
@@ -96,12 +106,14 @@ class MeanTeacher(AdaptationLoss):
         threshold: float = 0.968,
         class_balance: float = 0.005,
         augment=None,
+        predict_with: str = "teacher",
     ):
         self.layer = layer
         self.ema = ema
         self.threshold = threshold
         self.class_balance = class_balance
         self.augment = augment
+        self.predict_with = predict_with
 
     def build_for(self, network: nn.Module, n_features: int | None) -> nn.Module:
         teacher = copy.deepcopy(network)
@@ -142,3 +154,7 @@ class MeanTeacher(AdaptationLoss):
             t.mul_(self.ema).add_(s.detach(), alpha=1 - self.ema)
         for t, s in zip(teacher.buffers(), student.buffers(), strict=True):
             t.copy_(s)
+
+    def after_training(self, network: nn.Module, parts: nn.Module | None) -> None:
+        if self.predict_with == "teacher" and parts is not None:
+            network.load_state_dict(parts.state_dict())
