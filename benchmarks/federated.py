@@ -31,15 +31,12 @@ import numpy as np
 
 from sktransfer import (
     FederatedTransferClassifier,
-    ImageMapping,
     TransferClassifier,
-    load_mnist,
-    load_usps,
 )
 from sktransfer.models import LeNet
 
 from ._harness import Table
-from .mnist_usps import CHOSEN, MAPPINGS, augmentation
+from .mnist_usps import load_digits, pretrain_source
 
 N_CLIENTS = 4
 ALPHA = 0.5  # Dirichlet concentration of the non-IID split
@@ -102,21 +99,10 @@ def run(quick: bool = False, seeds: int = 3) -> Table:
         f"{seeds} seed(s); gap = federated - pooled, in points. Quick mode: {quick}.",
         quick=quick,
     )
-    X_mnist, y_mnist = load_mnist(return_X_y=True)
-    X_raw, y_train = load_usps(subset="train", return_X_y=True)
-    X_test_raw, y_test = load_usps(subset="test", return_X_y=True)
-    mapping = ImageMapping(**MAPPINGS[CHOSEN]).fit(X_raw)
-    X_train, X_test = mapping.transform(X_raw), mapping.transform(X_test_raw)
+    X_mnist, y_mnist, X_train, y_train, X_test, y_test = load_digits()
 
     for seed in range(seeds):
-        print(f"seed {seed}: pretraining the source on MNIST", flush=True)
-        source = TransferClassifier(
-            LeNet,
-            augment=augmentation(),
-            max_epochs=src_epochs,
-            batch_size=128,
-            random_state=seed,
-        ).fit(X_mnist, y_mnist)
+        source = pretrain_source(X_mnist, y_mnist, src_epochs, seed)
         table.add("source only", "LeNet from MNIST", 100 * source.score(X_test, y_test))
         splits = {
             "IID": iid_split(len(y_train), seed),

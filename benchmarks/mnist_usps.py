@@ -31,6 +31,30 @@ def augmentation() -> RandomAffine:
     return RandomAffine(degrees=10, translate=0.1, scale=(0.85, 1.15))
 
 
+def load_digits():
+    """``(X_mnist, y_mnist, X_usps, y_usps, X_test, y_test)``: MNIST (the
+    source) and USPS train and test, mapped to 28x28 by the chosen mapping."""
+    X_mnist, y_mnist = load_mnist(return_X_y=True)
+    X_usps_raw, y_usps = load_usps(subset="train", return_X_y=True)
+    X_test_raw, y_test = load_usps(subset="test", return_X_y=True)
+    mapping = ImageMapping(**MAPPINGS[CHOSEN]).fit(X_usps_raw)
+    X_usps, X_test = mapping.transform(X_usps_raw), mapping.transform(X_test_raw)
+    return X_mnist, y_mnist, X_usps, y_usps, X_test, y_test
+
+
+def pretrain_source(X, y, epochs: int, seed: int) -> TransferClassifier:
+    """The LeNet source every digit benchmark starts from: ``epochs`` epochs
+    with affine augmentation, batch 128."""
+    print(f"seed {seed}: pretraining the source on MNIST", flush=True)
+    return TransferClassifier(
+        LeNet,
+        augment=augmentation(),
+        max_epochs=epochs,
+        batch_size=128,
+        random_state=seed,
+    ).fit(X, y)
+
+
 def few_labels(y: np.ndarray, k: int, seed: int) -> np.ndarray:
     rng = np.random.RandomState(seed)
     return np.concatenate(
@@ -56,14 +80,7 @@ def run(quick: bool = False, seeds: int = 3) -> Table:
     X_test = mapped[CHOSEN].transform(X_test_raw)
 
     for seed in range(seeds):
-        print(f"seed {seed}: pretraining the source on MNIST", flush=True)
-        source = TransferClassifier(
-            LeNet,
-            augment=augmentation(),
-            max_epochs=src_epochs,
-            batch_size=128,
-            random_state=seed,
-        ).fit(X_mnist, y_mnist)
+        source = pretrain_source(X_mnist, y_mnist, src_epochs, seed)
         for name, mapping in mapped.items():
             acc = source.score(mapping.transform(X_test_raw), y_test)
             table.add("source only (0 labels)", name, 100 * acc)

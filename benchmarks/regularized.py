@@ -21,12 +21,12 @@ import time
 import numpy as np
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
-from sktransfer import ImageMapping, TransferClassifier, load_mnist, load_usps
+from sktransfer import TransferClassifier
 from sktransfer.models import LeNet
 from sktransfer.regularization import BSS, L2SP, Compose
 
 from ._harness import Table
-from .mnist_usps import CHOSEN, MAPPINGS, augmentation, few_labels
+from .mnist_usps import few_labels, load_digits, pretrain_source
 
 ALPHAS = [0.01, 0.1, 1.0, 10.0]  # L2-SP's alpha, searched by cross-validation
 ETAS = [0.0, 0.001, 0.01]  # BSS's eta
@@ -89,22 +89,11 @@ def run_regularized(quick: bool = False, seeds: int = 3) -> Table:
         f"L2SP(alpha=0.01, beta=0.01), BSS(eta=0.001, k=1). Quick mode: {quick}.",
         quick=quick,
     )
-    X_mnist, y_mnist = load_mnist(return_X_y=True)
-    X_usps_raw, y_usps = load_usps(subset="train", return_X_y=True)
-    X_test_raw, y_test = load_usps(subset="test", return_X_y=True)
-    mapping = ImageMapping(**MAPPINGS[CHOSEN]).fit(X_usps_raw)
-    X_usps, X_test = mapping.transform(X_usps_raw), mapping.transform(X_test_raw)
+    X_mnist, y_mnist, X_usps, y_usps, X_test, y_test = load_digits()
 
     chosen: dict[tuple[str, str], list[str]] = {}  # the CV's picks, per seed
     for seed in range(seeds):
-        print(f"seed {seed}: pretraining the source on MNIST", flush=True)
-        source = TransferClassifier(
-            LeNet,
-            augment=augmentation(),
-            max_epochs=src_epochs,
-            batch_size=128,
-            random_state=seed,
-        ).fit(X_mnist, y_mnist)
+        source = pretrain_source(X_mnist, y_mnist, src_epochs, seed)
         table.add("source only (0 labels)", "LeNet", 100 * source.score(X_test, y_test))
         idx = few_labels(y_usps, k, seed)
         for lr in (1e-4, 1e-3):
