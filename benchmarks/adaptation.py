@@ -90,12 +90,16 @@ def _time_against_skada(
     quick: bool,
     lr: float,
     batch: int,
+    bfloat16: tuple | None = None,
 ) -> None:
     """Seconds per step of ours and skada's ``methods``, alternated.
 
     The two run in turn, ``repeats`` times each, so that a change in the
     machine's speed hits both; no augmentation, the same start and batches.
-    Per step, because our epochs have one more (partial-batch) step.
+    Per step, because our epochs have one more (partial-batch) step. With
+    ``bfloat16=(X_eval, y_eval)``, ours also runs with
+    ``precision="bfloat16"`` (channels-last), and the accuracy of both our
+    precisions after these short fits is recorded (the median over repeats).
     """
     from . import skada_baseline as base
 
@@ -103,20 +107,38 @@ def _time_against_skada(
     Xs, ys = source.X, source.y
     steps_ours = math.ceil(max(len(Xs), len(X_target)) / batch)
     steps_skada = max(len(Xs) // batch, len(X_target) // batch)
+    variants = {"auto": {}, "contiguous": {"memory_format": "contiguous"}}
+    if bfloat16 is not None:
+        variants["bfloat16"] = {"precision": "bfloat16"}
     for method, loss in methods:
-        ours, theirs, contiguous = [], [], []
+        times = {variant: [] for variant in variants}
+        accuracy = {variant: [] for variant in variants}
+        theirs = []
         for repeat in range(repeats):
             _, per_epoch = base.skada_fit_predict(
                 method, Xs, ys, X_target, epochs=epochs, batch_size=batch,
                 lr=lr, seed=repeat, init_state=init,
             )  # fmt: skip
             theirs.append(per_epoch / steps_skada)
-            for memory_format, times in (("auto", ours), ("contiguous", contiguous)):
+            for variant, settings in variants.items():
                 clf = _fit_unlabelled(
                     source, X_target, loss(), None, seed=repeat, lr=lr,
-                    epochs=epochs, batch=batch, memory_format=memory_format,
+                    epochs=epochs, batch=batch, **settings,
                 )  # fmt: skip
-                times.append(_seconds_per_epoch(clf) / steps_ours)
+                times[variant].append(_seconds_per_epoch(clf) / steps_ours)
+                if bfloat16 is not None:
+                    accuracy[variant].append(100 * clf.score(*bfloat16))
+        ours, contiguous = times["auto"], times["contiguous"]
+        if bfloat16 is not None:
+            half = np.median(times["bfloat16"])
+            table.add(name, f"ms per step, ours precision=bfloat16: {method}",
+                      1000 * half, unit="ms")  # fmt: skip
+            table.add(name, f"time ratio ours (bfloat16)/skada: {method}",
+                      half / np.median(theirs), unit="ratio")  # fmt: skip
+            for variant in ("auto", "bfloat16"):
+                table.add(name, f"accuracy after {repeats}x{epochs} epochs, ours "
+                          f"({'float32' if variant == 'auto' else variant}): {method}",
+                          float(np.median(accuracy[variant])))  # fmt: skip
         mine, skada = np.median(ours), np.median(theirs)
         label = f"{method}, no augmentation, {repeats}x{epochs} epochs alternated"
         table.add(name, f"ms per step, ours: {label}", 1000 * mine, unit="ms")
@@ -318,7 +340,8 @@ def run_mmd(quick: bool = False, seeds: int = 1) -> Table:
 
 def run_timing(quick: bool = False, seeds: int = 1) -> Table:
     """Only the alternated per-step timing against skada (DANN, Deep CORAL,
-    MMD/DAN), on the full data: a re-runnable speed check (~15 min).
+    MMD/DAN), on the full data: a re-runnable speed check (~20 min), with
+    ours in float32 (both layouts) and in bfloat16.
 
     The source is pretrained for one epoch: the weights do not change the
     time of a step.
@@ -328,17 +351,20 @@ def run_timing(quick: bool = False, seeds: int = 1) -> Table:
         "adaptation_timing",
         "Seconds per training step, ours vs skada 0.6.0, alternated "
         f"({'1x1' if quick else '3x2'} epochs), LeNet, Adam lr {lr}, batch "
-        f"{batch} source + {batch} target rows, no augmentation. Quick mode: "
-        f"{quick}.",
+        f"{batch} source + {batch} target rows, no augmentation; ours in float32 "
+        "(channels-last, and contiguous) and with precision='bfloat16' "
+        "(channels-last), with the accuracy of both our precisions after these "
+        f"short fits. Quick mode: {quick}.",
         quick=quick,
     )
     for name, _, data, pretrained in _runs(table, quick, 1, batch, pre_epochs=1):
-        Xs, ys, Xt = data[:3]
+        Xs, ys, Xt, X_eval, y_eval = data[:5]
         source = Source(weights=pretrained, X=Xs, y=ys)
         init = pretrained.module_.state_dict()
         _time_against_skada(
-            table, name, source, Xt, init, _TIMED, quick=quick, lr=lr, batch=batch
-        )
+            table, name, source, Xt, init, _TIMED, quick=quick, lr=lr, batch=batch,
+            bfloat16=(X_eval, y_eval),
+        )  # fmt: skip
     return table
 
 
