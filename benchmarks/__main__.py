@@ -27,6 +27,7 @@ BENCHMARKS = {
     "adaptation_timing": adaptation.run_timing,
     "adaptation_new_losses": adaptation.run_new_losses,
     "adaptation_mean_teacher": adaptation.run_mean_teacher,
+    "adaptation_loss_scales": adaptation.run_loss_scales,
     "features_prefix": features_prefix.run,
     "federated": federated.run,
     "selection": selection.run,

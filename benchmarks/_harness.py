@@ -38,6 +38,8 @@ class Row:
     def cell(self) -> str:
         if self.unit == "% acc":
             return f"{self.mean:.2f} ± {self.std:.2f}"
+        if 0 < abs(self.mean) < 0.01:  # small losses keep 3 significant digits
+            return f"{self.mean:.3g} ± {self.std:.2g}"
         return f"{self.mean:.3f} ± {self.std:.3f}"
 
 

@@ -435,3 +435,37 @@ def run_mean_teacher(quick: bool = False, seeds: int = 1) -> Table:
         seconds = _seconds_per_epoch(teacher)
         table.add(name, "ours: mean teacher (s/epoch)", seconds, unit="s")
     return table
+
+
+def run_loss_scales(quick: bool = False, seeds: int = 1) -> Table:
+    """How large each adaptation loss is at ``adaptation_weight=1`` next to
+    the source loss it is added to: the epoch means of ``adapt_loss`` and
+    ``source_loss`` in ``history_`` over the first epoch from the pretrained
+    source, and their ratio (what μ = 1 means for each loss)."""
+    seeds, _, batch, pre_epochs, lr = _settings(quick, 1)
+    table = Table(
+        "adaptation_loss_scales",
+        f"Epoch-mean adapt_loss and source_loss of one epoch at "
+        f"adaptation_weight=1 (Adam lr {lr}, batch {batch}+{batch}, no "
+        f"augmentation), from the LeNet pretrained {pre_epochs} epoch(s) on "
+        f"the source; ratio = adapt_loss / source_loss. Quick mode: {quick}.",
+        quick=quick,
+    )
+    losses = {
+        "DANN": DANN, "CDAN": CDAN, "DeepCORAL": DeepCORAL, "MMD": MMD,
+        "InformationMaximization": InformationMaximization, "MCC": MCC,
+        "MeanTeacher": MeanTeacher,
+    }  # fmt: skip
+    for name, seed, data, pretrained in _runs(table, quick, 1, batch, pre_epochs):
+        Xs, ys, Xt = data[:3]
+        source = Source(weights=pretrained, X=Xs, y=ys)
+        for method, loss in losses.items():
+            clf = _fit_unlabelled(
+                source, Xt, loss(), None, seed=seed, lr=lr, epochs=1, batch=batch
+            )
+            adapt = float(clf.history_[0, "adapt_loss"])
+            source_loss = float(clf.history_[0, "source_loss"])
+            table.add(name, f"{method}: adapt_loss", adapt, unit="loss")
+            table.add(name, f"{method}: adapt_loss / source_loss",
+                      adapt / source_loss, unit="ratio")  # fmt: skip
+    return table
