@@ -83,9 +83,8 @@ class SharedSource:
     task's thread, where a worker may call its client).
     """
 
-    def __init__(self, token: str, key: str, description: str) -> None:
+    def __init__(self, token: str, description: str) -> None:
         self.token = token
-        self.key = key
         self.description = description
 
     def __sklearn_clone__(self):
@@ -127,7 +126,6 @@ _LOCAL_LOCK = threading.Lock()
 @dataclass
 class _Scattered:
     client: object
-    future: object
     token: str
     description: str
 
@@ -158,10 +156,11 @@ def share(source: object) -> None:
         return
     payload, token = slim(source), f"sktransfer-source-{uuid.uuid4().hex}"
     [future] = client.scatter([payload], hash=False)
-    # Published under a name, so that a worker's own client can fetch it (a
-    # future alone cannot be looked up from another client).
+    # Published under a name, which keeps it on the cluster and lets a
+    # worker's own client fetch it (a future cannot be looked up from another
+    # client).
     client.publish_dataset(future, name=token)
-    _SCATTERED[id(source)] = _Scattered(client, future, token, _description(payload))
+    _SCATTERED[id(source)] = _Scattered(client, token, _description(payload))
 
 
 def _release(source_id: int) -> None:
@@ -179,7 +178,7 @@ def shipped(source: object) -> object:
     ships a task to the cluster holding it, else its slim form."""
     entry = _SCATTERED.get(id(source))
     if entry is not None and _in_loop_thread(entry.client) and _running(entry.client):
-        return SharedSource(entry.token, entry.future.key, entry.description)
+        return SharedSource(entry.token, entry.description)
     return slim(source)
 
 

@@ -57,16 +57,17 @@ LOSSES = [
 ]
 
 
+# The parameter contract of objects that cannot be fitted on the checks' data.
+PARAMETER_CHECKS = [
+    check_parameters_default_constructible,
+    check_no_attributes_set_in_init,
+    check_get_params_invariance,
+    check_set_params,
+]
+
+
 @pytest.mark.parametrize("loss", LOSSES, ids=lambda loss: type(loss).__name__)
-@pytest.mark.parametrize(
-    "check",
-    [
-        check_parameters_default_constructible,
-        check_no_attributes_set_in_init,
-        check_get_params_invariance,
-        check_set_params,
-    ],
-)
+@pytest.mark.parametrize("check", PARAMETER_CHECKS)
 def test_adaptation_parameters_follow_the_contract(loss, check):
     # An adaptation loss needs source data of the target's shape, which the
     # checks' generated data cannot give; its parameters are checked on the
@@ -81,15 +82,7 @@ REGULARIZATIONS = [L2SP(), BSS(), Compose([L2SP(), BSS()])]
 @pytest.mark.parametrize(
     "regularization", REGULARIZATIONS, ids=lambda r: type(r).__name__
 )
-@pytest.mark.parametrize(
-    "check",
-    [
-        check_parameters_default_constructible,
-        check_no_attributes_set_in_init,
-        check_get_params_invariance,
-        check_set_params,
-    ],
-)
+@pytest.mark.parametrize("check", PARAMETER_CHECKS)
 def test_regularization_parameters_follow_the_contract(regularization, check):
     # Checked on the penalty itself and through the classifier that nests it
     # (regularization__alpha, regularization__l2sp__alpha).

@@ -87,7 +87,7 @@ def test_a_source_path_that_is_no_npy_file_is_refused(tmp_path, fitted_source):
 
 def test_a_shared_source_outside_its_cluster_says_so():
     estimator = TransferClassifier(
-        source=SharedSource("sktransfer-source-x", "key", "TransferClassifier")
+        source=SharedSource("sktransfer-source-x", "TransferClassifier")
     )
     X, y = _data(n=30)
     with pytest.raises(ValueError, match="sent to a Dask cluster"):
