@@ -1,4 +1,4 @@
-"""Shallow adaptation: CORAL re-colouring on Office-Caltech10 (SURF features).
+"""Shallow adaptation on Office-Caltech10 (SURF features): CORAL and SPL.
 
 For each of the 12 source -> target tasks, the target accuracy of a linear
 model trained on the labelled source rows, without and with
@@ -10,6 +10,22 @@ regularisation 1 (the ``eye(d)`` of Sun, Feng and Saenko, AAAI 2016).
 Nothing is chosen with target labels: every setting (C = 1 for both models)
 is fixed in advance.
 
+Then :class:`sktransfer.SelectivePseudoLabeling` (SPL, Wang and Breckon,
+AAAI 2020) with the settings of the authors' reference code for
+Office-Caltech10 (128 principal components, 128 LPP dimensions, 11
+iterations, LPP regularisation 1), in two rows:
+
+- on the same per-domain z-scored features as every other row (the setting
+  fixed before any SPL result was seen);
+- with the preprocessing chosen per task by a rule that uses the *source*
+  labels only (:func:`_choose_preprocessing`): among four common
+  bag-of-words preprocessings, the one whose source rows are best classified
+  (5-fold cross-validation on the source domain) by the nearest class mean
+  after SPL's own first step (L2, PCA, L2). This rule was written after the
+  z-score row had been seen on the target labels (51.08 %), before the other
+  preprocessings' target accuracies were. Every SPL configuration evaluated
+  on target labels during development is listed in the table's description.
+
 ``python -m benchmarks --only shallow [--quick]``.
 """
 
@@ -19,13 +35,15 @@ import warnings
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import StandardScaler, normalize
 from sklearn.svm import LinearSVC
 
-from sktransfer import CORAL, load_office_caltech10
+from sktransfer import CORAL, SelectivePseudoLabeling, load_office_caltech10
 
 from ._harness import Table
 
@@ -35,6 +53,25 @@ MAX_ITER = 10_000
 #: The published 12-task means (Sun et al. 2016, Table 1: SURF features,
 #: linear SVM), for comparison only: not numbers of this benchmark.
 PUBLISHED = {"source only": "about 46 %", "CORAL": "about 48.8 %"}
+SPL_Z = "SPL (z-scored per domain)"
+SPL_RULE = "SPL (preprocessing by source CV)"
+#: SPL's paper reports no SURF results; published 12-task SURF means of other
+#: shallow methods, for comparison only.
+SPL_NOTE = (
+    "no published SPL figure on SURF; published SURF means: MEDA 52.7, "
+    "JGSA 50.6, EasyTL 50.5, CORAL 48.8, JDA 46.3 %"
+)
+#: The candidate preprocessings of raw SURF word counts, each applied to a
+#: domain with its own statistics; the first is the table's protocol and wins
+#: ties.
+PREPROCESSINGS = {
+    "z-score": lambda X: StandardScaler().fit_transform(X),
+    "L2 of counts": lambda X: np.asarray(X, dtype=np.float64),  # SPL L2-normalises
+    "histogram then z-score": lambda X: StandardScaler().fit_transform(
+        X / X.sum(axis=1, keepdims=True)
+    ),
+    "square root": lambda X: np.sqrt(X),
+}
 
 
 def _models(seed: int) -> dict:
@@ -50,6 +87,33 @@ def _zscore(X: np.ndarray) -> np.ndarray:
     """Each domain standardised with its own statistics (a feature that is
     constant within a domain is only centred)."""
     return StandardScaler().fit_transform(X)
+
+
+def _source_cv_accuracy(X: np.ndarray, y: np.ndarray, n_components: int = 128):
+    """5-fold CV accuracy (%) on the source rows of the nearest class mean on
+    SPL's first-step features (L2, PCA fitted on the training folds, L2).
+    Uses source labels only."""
+    accuracies = []
+    folds = StratifiedKFold(5, shuffle=True, random_state=0)
+    for train, test in folds.split(X, y):
+        A, B = normalize(X[train]), normalize(X[test])
+        pca = PCA(min(n_components, len(train) - 1), svd_solver="full").fit(A)
+        A, B = normalize(pca.transform(A)), normalize(pca.transform(B))
+        classes = np.unique(y[train])
+        means = normalize(np.vstack([A[y[train] == c].mean(axis=0) for c in classes]))
+        nearest = (B @ means.T).argmax(axis=1)  # unit vectors: max cosine
+        accuracies.append(np.mean(classes[nearest] == y[test]))
+    return 100 * float(np.mean(accuracies))
+
+
+def _choose_preprocessing(X_source_raw: np.ndarray, y_source: np.ndarray) -> str:
+    """The candidate preprocessing with the best source CV accuracy (ties: the
+    first). Looks at the source domain only."""
+    scores = {
+        name: _source_cv_accuracy(f(X_source_raw), y_source)
+        for name, f in PREPROCESSINGS.items()
+    }
+    return max(PREPROCESSINGS, key=lambda name: scores[name])
 
 
 def _accuracies(Xs, ys, Xt, yt, seed: int) -> tuple[dict[str, float], list[str]]:
@@ -83,7 +147,8 @@ def run(quick: bool = False, seeds: int = 1) -> Table:
         "target rows (unlabelled for CORAL, which sees their features only). "
         "Protocol: each domain's features z-scored with its own mean and "
         "standard deviation (StandardScaler fitted per domain), for every "
-        "method. Models: LogisticRegression(C=1, lbfgs, max_iter 10000) and "
+        "method but the last SPL row. Models: LogisticRegression(C=1, lbfgs, "
+        "max_iter 10000) and "
         "LinearSVC(C=1, squared hinge, one-vs-rest, dual solver, max_iter "
         "10000), the paper's kind of classifier; C fixed at scikit-learn's "
         "default, nothing chosen with target labels. "
@@ -92,18 +157,51 @@ def run(quick: bool = False, seeds: int = 1) -> Table:
         f"{len(tasks)} tasks per seed. The 'published' notes quote Sun, Feng "
         "and Saenko (AAAI 2016, Table 1, linear SVM) for comparison; they are "
         "not results of this run. Solvers that stopped before converging are "
-        f"listed in the JSON under not_converged. Quick mode: {quick}.",
+        "listed in the JSON under not_converged. "
+        "SPL rows: sktransfer.SelectivePseudoLabeling (Wang and Breckon, AAAI "
+        "2020; structured-prediction selective pseudo-labelling) with the "
+        "settings of the authors' reference code (PCA 128, LPP 128 dimensions, "
+        "11 iterations, LPP "
+        "regularisation 1), fitted with the labelled source rows and the "
+        "unlabelled target rows, scored on the target rows; deterministic. "
+        f"'{SPL_Z}': on the per-domain z-scored features, the setting fixed in "
+        f"advance. '{SPL_RULE}': the preprocessing of the raw word counts "
+        "chosen per task among z-score per domain, L2 of the counts, histogram "
+        "(row sum 1) then z-score per domain, and square root, by the 5-fold "
+        "cross-validated source accuracy of the nearest class mean on L2-PCA-L2 "
+        "features (source labels only; choices in the JSON under "
+        "spl_preprocessing_by_source). Disclosure: this rule was written after "
+        "the z-score SPL row had been seen on the target labels; during "
+        "development SPL was evaluated on the target labels with each fixed "
+        "preprocessing (12-task means: z-score 51.08, L2 of counts 44.98, "
+        "histogram then z-score 52.57, square root 51.00) and with the rule "
+        "(52.07), and with nothing else. The SPL paper reports no SURF "
+        f"results. Quick mode: {quick}.",
         quick=quick,
     )
-    data = {}
+    data, raw = {}, {}
     for domain in DOMAINS:
         X, y = load_office_caltech10(domain, return_X_y=True)
+        raw[domain] = (X, y)
         data[domain] = (_zscore(X), y)
+    # The source-label rule's choice for each source domain (seed-free).
+    chosen = {
+        s: _choose_preprocessing(*raw[s]) for s in dict.fromkeys(s for s, _ in tasks)
+    }
+    table.extra["spl_preprocessing_by_source"] = chosen
+    print(f"  SPL preprocessing chosen on the source labels: {chosen}", flush=True)
     for seed in range(seeds):
         per_method: dict[str, list[float]] = {}
         for s, t in tasks:
             (Xs, ys), (Xt, yt) = data[s], data[t]
             accuracies, unconverged = _accuracies(Xs, ys, Xt, yt, seed)
+            # SPL is deterministic; it is refitted for each seed all the same.
+            spl = SelectivePseudoLabeling(Xt).fit(Xs, ys)
+            accuracies[SPL_Z] = 100 * spl.score(Xt, yt)
+            prep = PREPROCESSINGS[chosen[s]]
+            Xs_p, Xt_p = prep(raw[s][0]), prep(raw[t][0])
+            spl = SelectivePseudoLabeling(Xt_p).fit(Xs_p, ys)
+            accuracies[SPL_RULE] = 100 * spl.score(Xt_p, yt)
             for method, accuracy in accuracies.items():
                 table.add(f"{s} -> {t}", method, accuracy)
                 per_method.setdefault(method, []).append(accuracy)
@@ -113,6 +211,14 @@ def run(quick: bool = False, seeds: int = 1) -> Table:
                     {"task": f"{s} -> {t}", "method": method, "seed": seed}
                 )
         for method, values in per_method.items():
+            if method.startswith("SPL"):
+                table.add(
+                    f"mean of {len(tasks)} tasks",
+                    method,
+                    float(np.mean(values)),
+                    note=SPL_NOTE,
+                )
+                continue
             svm = "LinearSVC" in method
             published = PUBLISHED["CORAL" if method.startswith("CORAL") else
                                   "source only"]  # fmt: skip

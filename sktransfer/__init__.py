@@ -10,6 +10,7 @@ from .preprocessing import ImageMapping
 from .regressor import TransferRegressor
 from .selection import TransferSelector
 from .shallow import CORAL
+from .shallow_pseudo import SelectivePseudoLabeling
 from .source import Source
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "FederatedTransferClassifier",
     "FeatureTransferTransformer",
     "ImageMapping",
+    "SelectivePseudoLabeling",
     "Source",
     "TransferClassifier",
     "TransferRegressor",
