@@ -28,6 +28,8 @@ BENCHMARKS = {
     "adaptation_new_losses": adaptation.run_new_losses,
     "adaptation_mean_teacher": adaptation.run_mean_teacher,
     "adaptation_loss_scales": adaptation.run_loss_scales,
+    "adaptation_source_free": adaptation.run_source_free,
+    "adaptation_defaults": adaptation.run_defaults,
     "features_prefix": features_prefix.run,
     "federated": federated.run,
     "selection": selection.run,

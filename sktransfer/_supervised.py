@@ -62,7 +62,7 @@ class NetworkEstimator(ForwardedParams):
                 "DeepCORAL(), MMD())",
             ),
         ],
-        "adaptation_weight": Interval(Real, 0),
+        "adaptation_weight": [Options("auto"), Interval(Real, 0)],
         "regularization": [
             None,
             InstanceOf(
@@ -126,11 +126,23 @@ class NetworkEstimator(ForwardedParams):
                 regularized=self.regularization is not None,
             )
             X, y, y_source, labelled = self._validate_fit_data(X, y, source, across)
+            source_free = across and source.X is None
+            if source_free:
+                self._check_source_free(labelled)
+                # No rows: every step draws target batches only.
+                y_source = np.empty((0, *y.shape[1:]), dtype=y.dtype)
+                source_rows = np.empty((0, *X.shape[1:]), dtype=X.dtype)
             self._source_description = source.description if source else None
             with seeded(self.random_state, device):
                 prepared = self._prepare(source, X, device)
+                if source_free:
+                    self._check_head_transferred(prepared)
                 training = self._training(
-                    device, (source.X, y_source) if across else None, labelled
+                    device,
+                    (source_rows if source_free else source.X, y_source)
+                    if across
+                    else None,
+                    labelled,
                 )
                 strategy = choose_strategy(prepared, training, len(X))
                 try:
@@ -142,6 +154,12 @@ class NetworkEstimator(ForwardedParams):
                     f"fit was interrupted after {len(net.history)} epoch(s)."
                 )
         self.net_ = net
+        if self.adaptation is not None and self.adaptation.freezes_head():
+            trainable = dict(net.module_.named_parameters())
+            self.transfer_report_["trainable"] = [
+                trainable[name].requires_grad
+                for name in self.transfer_report_["parameter"]
+            ]
         self.training_strategy_ = strategy.name
         self.cached_prefix_ = (
             prepared.cut.layer if isinstance(strategy, FrozenPrefix) else None
@@ -182,26 +200,75 @@ class NetworkEstimator(ForwardedParams):
             labelled=labelled,
             target_weight=self.target_weight,
             adaptation=self.adaptation,
-            adaptation_weight=self.adaptation_weight,
+            adaptation_weight=self._adaptation_weight(),
             net_mixins=mixins_of(self.net_mixins),
             regularization=self.regularization,
         )
 
+    #: Whether an adaptation loss on target rows only may adapt the source's
+    #: weights without its data (classifiers: their losses read predictions).
+    _source_free = False
+
     def _trains_across_domains(self, source: ResolvedSource | None) -> bool:
-        """Whether fit trains across domains (the source carries data)."""
+        """Whether fit trains across domains: the source carries data, or an
+        adaptation loss needs none (source-free adaptation)."""
         has_data = source is not None and source.X is not None
         if self.adaptation is not None and not has_data:
-            raise ValueError(
-                "adaptation needs labelled source data to align the target "
-                "with: pass source=sktransfer.Source(weights=..., X=X_source, "
-                "y=y_source)."
-            )
+            if not (self._source_free and not self.adaptation.needs_source_data):
+                raise ValueError(
+                    f"{type(self.adaptation).__name__} needs labelled source data "
+                    "to align the target with: pass source=sktransfer.Source("
+                    "weights=..., X=X_source, y=y_source)."
+                    + (
+                        " Without source data, use a loss on the target's "
+                        "predictions (SHOT, InformationMaximization, MCC, "
+                        "MeanTeacher)."
+                        if self._source_free
+                        else ""
+                    )
+                )
+            if source is None:
+                raise ValueError(
+                    "Source-free adaptation adapts a source network: pass its "
+                    "weights as source= (a fitted classifier, a state dict, "
+                    "sktransfer.Source(weights=...))."
+                )
+            return True
         if has_data and self.train_split is not None:
             raise ValueError(
                 "train_split is not supported when training across domains; "
                 "use train_split=None and score with GridSearchCV instead."
             )
         return has_data
+
+    def _adaptation_weight(self) -> float:
+        """μ: ``adaptation_weight``, or with ``"auto"`` the loss's own
+        ``default_weight``."""
+        if self.adaptation_weight != "auto":
+            return self.adaptation_weight
+        return 1.0 if self.adaptation is None else self.adaptation.default_weight
+
+    def _check_source_free(self, labelled: np.ndarray) -> None:
+        if not self._adaptation_weight() and not labelled.any():
+            raise ValueError(
+                "Without source data or target labels, adaptation_weight=0 "
+                "leaves nothing to train on: give adaptation_weight > 0."
+            )
+
+    def _check_head_transferred(self, prepared) -> None:
+        """Source-free adaptation keeps the source's hypothesis: a fresh
+        output layer would be a random one (and frozen, with SHOT)."""
+        report = self.transfer_report_
+        head = report[report["block"] == len(prepared.blocks) - 1]
+        fresh = head[head["status"] != "transferred"]
+        if len(fresh):
+            row = fresh.iloc[0]
+            raise ValueError(
+                "Source-free adaptation needs the source's output layer, but "
+                f"{row.parameter} was not transferred (source shape "
+                f"{row.source_shape}, target {row.shape}). Give classes= with "
+                "all the classes the source predicts, in its order."
+            )
 
     def _check_source_rows(self, source: ResolvedSource, X: np.ndarray) -> None:
         """Source rows of the target's shape and, as far as one can tell, of

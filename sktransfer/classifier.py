@@ -103,11 +103,20 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         :class:`~sktransfer.adaptation.CDAN`, :class:`~sktransfer.adaptation.DeepCORAL`,
         :class:`~sktransfer.adaptation.MMD` between source and target features;
         :class:`~sktransfer.adaptation.InformationMaximization`,
-        :class:`~sktransfer.adaptation.MCC` on the target's predictions); it
-        needs labelled source data.
+        :class:`~sktransfer.adaptation.MCC`,
+        :class:`~sktransfer.adaptation.MeanTeacher`,
+        :class:`~sktransfer.adaptation.SHOT` on the target's predictions).
+        Losses between features need labelled source data; those on the
+        target's predictions also adapt a source given as weights only
+        (source-free adaptation: ``-1`` then marks unlabelled target rows,
+        and the source's output layer must be transferred).
         Its hyperparameters are ``adaptation__*`` parameters.
-    adaptation_weight : float, default=1.0
-        μ, the weight of the adaptation loss.
+    adaptation_weight : float or "auto", default="auto"
+        μ, the weight of the adaptation loss. ``"auto"``: the loss's
+        ``default_weight``, a weight that does not fall below source only on
+        the digit benchmarks (1 for most losses; 0.3 for
+        :class:`~sktransfer.adaptation.DANN`, 3 for
+        :class:`~sktransfer.adaptation.MeanTeacher`).
     regularization : Regularization, default=None
         A penalty added to the training loss that keeps fine-tuning on few
         labels close to what was transferred:
@@ -254,6 +263,7 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
     """
 
     _task = "classifier"
+    _source_free = True  # adaptation losses on predictions need no source rows
     _outputs_name = "classes"
     _constraints = {
         **NetworkEstimator._constraints,
@@ -271,7 +281,7 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         memory_format="auto",
         target_weight=1.0,
         adaptation=None,
-        adaptation_weight=1.0,
+        adaptation_weight="auto",
         regularization=None,
         criterion=nn.CrossEntropyLoss,
         optimizer=torch.optim.Adam,
@@ -302,7 +312,8 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
             Target inputs: a table, or images in channels-first layout.
         y : array-like of shape (n_samples,)
             Target labels, of any type. When the source carries labelled data
-            (:class:`~sktransfer.Source`), ``-1`` marks unlabelled target rows
+            (:class:`~sktransfer.Source`), or an ``adaptation`` loss adapts a
+            source without data, ``-1`` marks unlabelled target rows
             (scikit-learn's semi-supervised convention): all ``-1`` with an
             ``adaptation`` loss is unsupervised domain adaptation. Otherwise
             ``-1`` is a label like any other.
@@ -327,17 +338,23 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         y_labelled = retyped(y[~unlabelled]) if unlabelled.any() else y
         if len(y_labelled):
             check_classification_targets(y_labelled)
-        if across:
+        rows = across and source.X is not None  # False: source-free
+        if rows:
             self._check_source_rows(source, X)
             source.y = column_or_1d(source.y, warn=True)
             check_source_labels(source.y, self._marker)
-        self._label_encoder = LabelEncoder().fit(
-            self._labels(y_labelled, source, across)
-        )
+        labels = self._labels(y_labelled, source, rows)
+        if across and not rows and len(labels) < 2:
+            raise ValueError(
+                "Source-free adaptation with too few labelled target rows to "
+                "tell the classes: give classes= (all the classes the source "
+                "predicts, in its order) or a fitted classifier as source."
+            )
+        self._label_encoder = LabelEncoder().fit(labels)
         self.classes_ = self._label_encoder.classes_
         for what, values in (
             ("y", y_labelled),
-            ("Source.y", source.y if across else None),
+            ("Source.y", source.y if rows else None),
         ):
             if values is None:
                 continue
@@ -355,11 +372,11 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         y_enc = np.full(len(y), -1, dtype=np.int64)
         y_enc[~unlabelled] = self._label_encoder.transform(y_labelled)
         y_source = (
-            self._label_encoder.transform(source.y).astype(np.int64) if across else None
+            self._label_encoder.transform(source.y).astype(np.int64) if rows else None
         )
         return X, y_enc, y_source, ~unlabelled
 
-    def _labels(self, y, source: ResolvedSource | None, across: bool) -> np.ndarray:
+    def _labels(self, y, source: ResolvedSource | None, rows: bool) -> np.ndarray:
         """All the labels the network's outputs stand for."""
         if self.classes is not None:
             classes = np.asarray(self.classes)
@@ -371,7 +388,7 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
                     "another marker."
                 )
             return classes
-        labels = np.concatenate([y, source.y]) if across else y
+        labels = np.concatenate([y, source.y]) if rows else y
         known = None if source is None else source.classes
         if known is not None and np.isin(labels, known).all():
             # A fitted classifier as source: keep what its outputs stand for,

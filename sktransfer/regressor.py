@@ -56,8 +56,12 @@ class TransferRegressor(RegressorMixin, NetworkEstimator):
     adaptation : AdaptationLoss, default=None
         A domain adaptation loss between source and target features (needs
         source data); its hyperparameters are ``adaptation__*`` parameters.
-    adaptation_weight : float, default=1.0
-        μ, the weight of the adaptation loss.
+    adaptation_weight : float or "auto", default="auto"
+        μ, the weight of the adaptation loss. ``"auto"``: the loss's
+        ``default_weight``, a weight that does not fall below source only on
+        the digit benchmarks (1 for most losses; 0.3 for
+        :class:`~sktransfer.adaptation.DANN`, 3 for
+        :class:`~sktransfer.adaptation.MeanTeacher`).
     regularization : Regularization, default=None
         A penalty added to the training loss, e.g.
         :class:`~sktransfer.regularization.L2SP` (see
@@ -164,7 +168,7 @@ class TransferRegressor(RegressorMixin, NetworkEstimator):
         memory_format="auto",
         target_weight=1.0,
         adaptation=None,
-        adaptation_weight=1.0,
+        adaptation_weight="auto",
         regularization=None,
         criterion=nn.MSELoss,
         optimizer=torch.optim.Adam,

@@ -228,7 +228,7 @@ def test_unsupervised_scores():
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
-        (dict(adaptation=DANN()), ValueError, "adaptation needs labelled source data"),
+        (dict(adaptation=DANN()), ValueError, "DANN needs labelled source data"),
         (dict(adaptation="dann"), TypeError, "adaptation must be"),
         (dict(target_weight=-1.0), ValueError, "target_weight must be"),
         (dict(source=Source(X=np.zeros((4, 3)), y=[0, 1, 0, 1])), ValueError, "shape"),
@@ -270,3 +270,27 @@ def test_information_maximization_makes_target_predictions_confident_and_diverse
     )
     proba = adapted.predict_proba(Xt).mean(axis=0)
     assert proba.min() > 0.25  # no collapse into one class
+
+
+@pytest.mark.parametrize(
+    "loss, weight", [(DANN(), 0.3), (MMD(), 1.0), (InformationMaximization(), 1.0)]
+)
+def test_auto_weight_is_the_loss_default(loss, weight):
+    Xs, ys, Xt, _ = blobs(n=40)
+    clf = TransferClassifier(
+        source=Source(X=Xs, y=ys), adaptation=loss, max_epochs=1, random_state=0
+    )
+    assert clf.adaptation_weight == "auto"
+    clf.fit(Xt, np.full(len(Xt), -1))
+    assert clf.net_.domain.adaptation_weight == weight == type(loss).default_weight
+    given = clone(clf).set_params(adaptation_weight=0.7).fit(Xt, np.full(len(Xt), -1))
+    assert given.net_.domain.adaptation_weight == 0.7
+
+
+def test_auto_weight_refuses_other_strings():
+    Xs, ys, Xt, _ = blobs(n=40)
+    clf = TransferClassifier(
+        source=Source(X=Xs, y=ys), adaptation=DANN(), adaptation_weight="Auto"
+    )
+    with pytest.raises(ValueError, match="adaptation_weight must be"):
+        clf.fit(Xt, np.full(len(Xt), -1))

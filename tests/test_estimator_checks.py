@@ -20,6 +20,7 @@ from sktransfer.adaptation import (
     DANN,
     MCC,
     MMD,
+    SHOT,
     DeepCORAL,
     InformationMaximization,
     MeanTeacher,
@@ -54,6 +55,7 @@ LOSSES = [
     MCC(),
     CDAN(),
     MeanTeacher(),
+    SHOT(),
 ]
 
 

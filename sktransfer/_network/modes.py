@@ -65,20 +65,26 @@ class StopForward(Exception):
 
 @contextlib.contextmanager
 def capture(
-    module: nn.Module, layer: str, *, first_only: bool = False, stop: bool = False
+    module: nn.Module,
+    layer: str,
+    *,
+    first_only: bool = False,
+    stop: bool = False,
+    inputs: bool = False,
 ) -> Iterator[list[object]]:
     """Collect the outputs of ``module.get_submodule(layer)`` while in the block.
 
-    Yields the list the outputs are appended to. ``first_only`` keeps only the
-    first output of a layer called several times; ``stop`` raises
-    :class:`StopForward` right after the layer, so a caller that suppresses
-    it skips the rest of the forward pass. The hook is removed on exit.
+    Yields the list the outputs (with ``inputs``: the first positional
+    inputs) are appended to. ``first_only`` keeps only the first output of a
+    layer called several times; ``stop`` raises :class:`StopForward` right
+    after the layer, so a caller that suppresses it skips the rest of the
+    forward pass. The hook is removed on exit.
     """
     captured: list[object] = []
 
-    def hook(mod: nn.Module, args: object, output: object) -> None:
+    def hook(mod: nn.Module, args: tuple, output: object) -> None:
         if not (first_only and captured):
-            captured.append(output)
+            captured.append(args[0] if inputs else output)
         if stop:
             raise StopForward
 
@@ -89,9 +95,15 @@ def capture(
         handle.remove()
 
 
-def output_size(module: nn.Module, layer: str, example: torch.Tensor) -> int:
-    """Number of values per sample that ``layer`` outputs for ``example``."""
-    with capture(module, layer, first_only=True) as out, eval_mode(module):
+def output_size(
+    module: nn.Module, layer: str, example: torch.Tensor, *, inputs: bool = False
+) -> int:
+    """Number of values per sample that ``layer`` outputs (with ``inputs``:
+    takes in) for ``example``."""
+    with (
+        capture(module, layer, first_only=True, inputs=inputs) as out,
+        eval_mode(module),
+    ):
         with torch.no_grad():
             module(example)
     return int(out[0][0].numel())

@@ -76,11 +76,33 @@ class IndexStream:
             out.append(self.order[self.position : self.position + step])
             self.position += step
             k -= step
-        return torch.cat(out).numpy()
+        return torch.cat(out).numpy() if out else np.empty(0, dtype=np.int64)
+
+
+class DomainStep:
+    """The five batches of one step across domains, unpacked by iteration.
+
+    Not a tuple on purpose: skorch weighs each step's loss by ``len(batch[0])``
+    for a tuple (the source batch, empty in source-free adaptation) and by
+    ``len(batch)`` otherwise, which is the step's largest batch here.
+    """
+
+    __slots__ = ("batches", "target_rows")
+
+    def __init__(self, *batches: torch.Tensor, target_rows: torch.Tensor) -> None:
+        self.batches = batches
+        self.target_rows = target_rows  # indices of X_t's rows in the target
+
+    def __iter__(self):
+        return iter(self.batches)
+
+    def __len__(self) -> int:
+        return max(len(b) for b in self.batches)
 
 
 class DomainBatches:
-    """skorch training iterator yielding ``(X_s, y_s, X_t, X_l, y_l)`` per step.
+    """skorch training iterator yielding ``(X_s, y_s, X_t, X_l, y_l)`` per step
+    (a :class:`DomainStep`).
 
     ``X_s, y_s``: a batch of labelled source rows; ``X_t``: a batch of target
     rows, labelled or not, for the adaptation loss (empty without one);
@@ -94,7 +116,8 @@ class DomainBatches:
     batch_size : int
         Rows per domain and step.
     source : tuple of arrays
-        The source rows and their encoded labels (or targets).
+        The source rows and their encoded labels (or targets); none for
+        source-free adaptation.
     adapt : bool
         Whether target batches are drawn for an adaptation loss.
     labelled : ndarray of bool
@@ -138,13 +161,12 @@ class DomainBatches:
         source, target, labelled = self.streams
         empty_x = torch.empty((0, *self.X_target.shape[1:]))
         empty_y = torch.as_tensor(self.y_labelled[:0])
+        # Source-free adaptation: no source rows to draw.
+        take_source = self.batch_size if len(self.X_source) else 0
         for _ in range(self.steps):
-            s = source.take(self.batch_size)
-            X_t = (
-                torch.as_tensor(self.X_target[target.take(self.batch_size)])
-                if self.adapt
-                else empty_x
-            )
+            s = source.take(take_source)
+            t = target.take(self.batch_size if self.adapt else 0)
+            X_t = torch.as_tensor(self.X_target[t]) if self.adapt else empty_x
             if labelled is not None:
                 rows = labelled.take(min(self.batch_size, len(self.labelled)))
                 X_l = torch.as_tensor(self.X_target[self.labelled[rows]])
@@ -158,4 +180,6 @@ class DomainBatches:
                 X_l,
                 y_l,
             )
-            yield tuple(b.pin_memory() for b in batch) if self.pin_memory else batch
+            if self.pin_memory:
+                batch = tuple(b.pin_memory() for b in batch)
+            yield DomainStep(*batch, target_rows=torch.as_tensor(t))

@@ -24,7 +24,7 @@ from skorch.utils import to_tensor
 
 from .._network.modes import capture
 from .._precision import as_float32, autocast, grad_scaler
-from ..adaptation.base import DomainBatch
+from ..adaptation.base import AdaptationLoss, DomainBatch, TargetPass
 from ..adaptation.objective import DomainSetup, joint_objective
 from .regularized import Regularized as _Regularized
 
@@ -259,6 +259,39 @@ class _DomainSteps:
                 self.critic_ = parts.to(self.device)
         return self
 
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train=dataset_train, **kwargs)
+        adaptation = self.domain.adaptation
+        if adaptation is not None and _overrides_before_epoch(adaptation):
+            outputs = self.target_pass(dataset_train.X)
+            adaptation.before_epoch(outputs, getattr(self, "critic_", None))
+
+    def target_pass(self, X) -> TargetPass:
+        """The network's logits and ``layer`` features for every row of ``X``,
+        in evaluation mode (frozen norms too) and without gradients."""
+        layer, module = self.domain.layer, self.module_
+        logits, features = [], []
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.no_grad(), self.autocast():
+                for start in range(0, len(X), self.batch_size):
+                    rows = torch.as_tensor(X[start : start + self.batch_size])
+                    rows = self.to_device(rows)
+                    if layer is None:
+                        logits.append(as_float32(module(rows)))
+                        continue
+                    with capture(
+                        module, layer, inputs=self.domain.layer_input
+                    ) as captured:
+                        logits.append(as_float32(module(rows)))
+                    features.append(as_float32(captured[0]).flatten(1))
+        finally:
+            module.train(was_training)
+        return TargetPass(
+            logits=torch.cat(logits), features=torch.cat(features) if features else None
+        )
+
     def train_step_single(self, batch, **fit_params):
         setup = self.domain
         X_s, y_s, X_t, X_l, y_l = (self.to_device(b) for b in batch)
@@ -275,7 +308,9 @@ class _DomainSteps:
         features = None
         with self.regularization_capture() as reg_captured, self.autocast():
             if hooked:
-                with capture(self.module_, setup.layer) as captured:
+                with capture(
+                    self.module_, setup.layer, inputs=setup.layer_input
+                ) as captured:
                     logits = self.module_(X)
                 features = captured[0]
             else:
@@ -295,6 +330,7 @@ class _DomainSteps:
             features_target=features_t,
             progress=min(step / max(setup.total_steps, 1), 1.0), step=step,
             parts=parts, network=self.module_,
+            target_rows=self.to_device(getattr(batch, "target_rows", None)),
         )  # fmt: skip
         loss, terms = joint_objective(self.criterion_, domain_batch, setup)
         loss = self.regularized(loss, reg_captured)
@@ -322,6 +358,10 @@ class _DomainSteps:
         if self.domain.adaptation is not None:
             parts = getattr(self, "critic_", None)
             self.domain.adaptation.after_training(self.module_, parts)
+
+
+def _overrides_before_epoch(adaptation: AdaptationLoss) -> bool:
+    return type(adaptation).before_epoch is not AdaptationLoss.before_epoch
 
 
 class ClassifierNet(_Regularized, _FrozenBlocks, _DeviceSteps, NeuralNetClassifier):

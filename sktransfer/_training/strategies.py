@@ -128,6 +128,11 @@ class AcrossDomains(Strategy):
 
     def train(self, prepared: PreparedNetwork, X, y, training: Training):
         setup = self.setup(prepared, X, training)
+        if training.adaptation is not None and training.adaptation.freezes_head():
+            # The source's hypothesis stays fixed (SHOT): the last block's
+            # parameters never reach the optimizer.
+            for name in prepared.blocks[-1].parameters:
+                prepared.module.get_parameter(name).requires_grad_(False)
         # Epoch means of the loss terms, next to skorch's train_loss.
         callbacks = list(training.net_params.get("callbacks") or []) + [
             (name, PassthroughScoring(name, on_train=True))
@@ -151,7 +156,12 @@ class AcrossDomains(Strategy):
         adaptation, layer, n_features = training.adaptation, None, None
         if adaptation is not None and adaptation.layer is not None:
             layer = resolve_layer(prepared.module, prepared.blocks, adaptation.layer)
-            n_features = output_size(prepared.module, layer, prepared.example)
+            n_features = output_size(
+                prepared.module,
+                layer,
+                prepared.example,
+                inputs=adaptation.reads_layer_input,
+            )
         X_source = training.source_data[0]
         batch_size = training.net_params["batch_size"]
         steps = math.ceil(max(len(X_source), len(X)) / batch_size)
@@ -160,7 +170,9 @@ class AcrossDomains(Strategy):
             adaptation=adaptation,
             adaptation_weight=training.adaptation_weight,
             layer=layer,
+            layer_input=adaptation is not None and adaptation.reads_layer_input,
             n_features=n_features,
             total_steps=steps * training.max_epochs,
             has_labelled_target=bool(training.labelled.any()),
+            has_source_data=len(X_source) > 0,
         )

@@ -7,7 +7,7 @@ and implements ``loss`` (source and target features), or ``batch_loss``
 it has trainable parts.
 """
 
-from .base import AdaptationLoss, DomainBatch
+from .base import AdaptationLoss, DomainBatch, TargetPass
 from .cdan import CDAN
 from .coral import DeepCORAL
 from .dann import DANN
@@ -15,15 +15,18 @@ from .information import InformationMaximization
 from .mcc import MCC
 from .mean_teacher import MeanTeacher
 from .mmd import MMD
+from .shot import SHOT
 
 __all__ = [
     "CDAN",
     "DANN",
     "MCC",
     "MMD",
+    "SHOT",
     "AdaptationLoss",
     "DeepCORAL",
     "DomainBatch",
     "InformationMaximization",
     "MeanTeacher",
+    "TargetPass",
 ]

@@ -42,6 +42,9 @@ class DomainBatch:
         critic, a teacher network), on the training device.
     network : nn.Module
         The target network being trained.
+    target_rows : Tensor or None
+        The indices of ``X_target``'s rows among the fit's target rows (the
+        order of :class:`TargetPass`), e.g. to look up per-row pseudo-labels.
     """
 
     X_source: torch.Tensor
@@ -58,6 +61,26 @@ class DomainBatch:
     step: int
     parts: nn.Module | None
     network: nn.Module
+    target_rows: torch.Tensor | None = None
+
+
+@dataclass(frozen=True)
+class TargetPass:
+    """The network's outputs for every target row (in the order of the
+    target's ``X``), in evaluation mode and without gradients, at the start
+    of an epoch.
+
+    Attributes
+    ----------
+    logits : Tensor of shape (n_target, n_outputs)
+        The network's outputs.
+    features : Tensor of shape (n_target, n_features) or None
+        The flattened outputs of the loss's ``layer`` (``None`` when the
+        loss's ``layer`` is ``None``).
+    """
+
+    logits: torch.Tensor
+    features: torch.Tensor | None
 
 
 class AdaptationLoss(BaseEstimator):
@@ -77,7 +100,13 @@ class AdaptationLoss(BaseEstimator):
     implements :meth:`build_for`. The estimator trains those parts with the
     network (parameters that require gradients), calls :meth:`after_step`
     after every optimizer step (e.g. to update a mean teacher) and
-    :meth:`after_training` when training ends.
+    :meth:`after_training` when training ends. A loss that overrides
+    :meth:`before_epoch` gets the network's outputs for every target row at
+    the start of each epoch (e.g. to compute pseudo-labels).
+
+    A loss that looks at target rows only sets ``needs_source_data = False``:
+    it can then adapt a classifier whose source gives weights but no rows
+    (source-free adaptation).
 
     Parameters
     ----------
@@ -87,6 +116,19 @@ class AdaptationLoss(BaseEstimator):
         module name, or ``None`` for a loss that uses no features (no hook is
         placed).
     """
+
+    #: Whether the loss compares source and target rows (``False``: it looks
+    #: at target rows only and works without source data).
+    needs_source_data: ClassVar[bool] = True
+
+    #: μ when the estimator's ``adaptation_weight`` is ``"auto"``: a weight
+    #: that does not make the target worse than source only on the digit
+    #: benchmarks (``python -m benchmarks --only adaptation_defaults``).
+    default_weight: ClassVar[float] = 1.0
+
+    #: Whether the features are what ``layer`` takes in rather than what it
+    #: puts out (``layer=-1`` then means what the network's head reads).
+    reads_layer_input: ClassVar[bool] = False
 
     #: Rules for the parameters (see ``sktransfer._params``); a subclass
     #: extends them with its own: ``{**AdaptationLoss._constraints, ...}``.
@@ -128,6 +170,14 @@ class AdaptationLoss(BaseEstimator):
             module=batch.parts,
             progress=batch.progress,
         )
+
+    def freezes_head(self) -> bool:
+        """Whether training keeps the network's last block (its head) fixed."""
+        return False
+
+    def before_epoch(self, target: TargetPass, parts: nn.Module | None) -> None:
+        """Called at the start of each epoch when a subclass overrides it, with
+        the network's outputs for every target row (:class:`TargetPass`)."""
 
     def after_step(self, batch: DomainBatch) -> None:
         """Called after each optimizer step (the parameters are updated)."""

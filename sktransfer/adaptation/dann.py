@@ -37,7 +37,9 @@ class DANN(AdaptationLoss):
     tell apart. The classifier (linear, batch norm, ReLU, linear) ends in one
     logit trained with binary cross-entropy, so it does learn; the reversal
     coefficient warms up as
-    ``2 / (1 + exp(-gamma * progress)) - 1``.
+    ``2 / (1 + exp(-gamma * progress)) - 1``. Its weight under
+    ``adaptation_weight="auto"`` is 0.3: at 1 it fell below source only on
+    USPS -> MNIST.
 
     Parameters
     ----------
@@ -60,6 +62,10 @@ class DANN(AdaptationLoss):
     >>> loss.shape
     torch.Size([])
     """
+
+    # mu = 1 fell 1 to 7 points below source only on USPS -> MNIST; 0.3 did
+    # not (the weight information maximisation scores chose on every seed).
+    default_weight = 0.3
 
     _constraints = {
         **AdaptationLoss._constraints,

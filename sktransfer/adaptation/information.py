@@ -49,6 +49,8 @@ class InformationMaximization(AdaptationLoss):
     True
     """
 
+    needs_source_data = False  # target predictions only
+
     _constraints = {**AdaptationLoss._constraints, "diversity": Interval(Real, 0)}
 
     def __init__(self, layer=-1, diversity=1.0):

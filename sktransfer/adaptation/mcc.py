@@ -55,6 +55,8 @@ class MCC(AdaptationLoss):
     True
     """
 
+    needs_source_data = False  # target predictions only
+
     _constraints = {
         **AdaptationLoss._constraints,
         "temperature": Interval(Real, 0, open_low=True),

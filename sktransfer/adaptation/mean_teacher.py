@@ -34,7 +34,7 @@ class MeanTeacher(AdaptationLoss):
        student does not collapse onto a few classes.
 
     The loss is ``consistency + class_balance * balance``; its weight is
-    ``adaptation_weight`` (the paper uses 3). When training ends the fitted
+    ``adaptation_weight`` (``"auto"``: 3, the paper's). When training ends the fitted
     network takes the teacher's weights (``predict_with="teacher"``, as the
     mean-teacher papers evaluate), or keeps the student's; the teacher stays
     in ``net_.critic_``.
@@ -89,6 +89,9 @@ class MeanTeacher(AdaptationLoss):
     ...                                       clf.net_.critic_.parameters()))
     True
     """
+
+    needs_source_data = False  # target predictions only
+    default_weight = 3.0  # the paper's; the consistency term is small
 
     _constraints = {
         "layer": [None],
