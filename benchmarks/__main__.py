@@ -31,6 +31,7 @@ BENCHMARKS = {
     "adaptation_source_free": adaptation.run_source_free,
     "adaptation_defaults": adaptation.run_defaults,
     "features_prefix": features_prefix.run,
+    "features_layout": features_prefix.run_layout,
     "federated": federated.run,
     "selection": selection.run,
     "selection_labels": selection.run_with_labels,

@@ -264,3 +264,53 @@ def _speed_rows(table, source, X, y, X_test, y_test, n_big, grid_lrs, grid_epoch
             note=f"{plain:.1f} s vs {cached:.1f} s",
         )
     prefix.clear_cache()
+
+
+def run_layout(quick: bool = False, seeds: int = 1) -> Table:
+    """``FeatureTransferTransformer.transform`` in the two memory layouts:
+    fc1 features of a LeNet (trained 1 epoch on MNIST) for the 7291 USPS train
+    images, ``memory_format="contiguous"`` and ``"auto"`` (channels-last)
+    alternated 5 times in one process at torch's default threads; the same
+    features up to rounding."""
+    repeats = 2 if quick else 5
+    X_mnist, y_mnist = load_mnist(return_X_y=True)
+    X_usps = ImageMapping(method="resize_pad", center="mass").fit_transform(
+        load_usps(subset="train", return_X_y=True)[0]
+    )
+    if quick:
+        X_mnist, y_mnist, X_usps = X_mnist[:1000], y_mnist[:1000], X_usps[:1000]
+    table = Table(
+        "features_layout",
+        f"FeatureTransferTransformer(LeNet, layer='fc1').transform on {len(X_usps)} "
+        f"USPS images, batch 256, {torch.get_num_threads()} torch thread(s); "
+        f"median of {repeats} alternated runs per layout. Quick mode: {quick}.",
+        quick=quick,
+    )
+    source = TransferClassifier(
+        LeNet, max_epochs=1, batch_size=128, random_state=0
+    ).fit(X_mnist, y_mnist)
+    layouts = {
+        layout: FeatureTransferTransformer(
+            source, layer="fc1", memory_format=layout
+        ).fit(X_usps[:2])
+        for layout in ("contiguous", "auto")
+    }
+    seconds = {layout: [] for layout in layouts}
+    outputs = {}
+    for _ in range(repeats):
+        for layout, features in layouts.items():
+            outputs[layout], took = timed(lambda f=features: f.transform(X_usps))
+            seconds[layout].append(took)
+    difference = float(np.abs(outputs["auto"] - outputs["contiguous"]).max())
+    for layout, times in seconds.items():
+        table.add("transform", f"seconds, memory_format={layout!r}",
+                  float(np.median(times)), unit="s")  # fmt: skip
+    table.add(
+        "transform",
+        "time ratio channels-last / contiguous",
+        np.median(seconds["auto"]) / np.median(seconds["contiguous"]),
+        unit="ratio",
+        note=f"largest feature difference {difference:.2g}; "
+        f"layout chosen: {layouts['auto'].memory_format_}",
+    )
+    return table

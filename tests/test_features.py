@@ -230,7 +230,7 @@ def test_out_of_range_index_lists_blocks(lenet, images, layer):
 @pytest.mark.parametrize(
     "params, error",
     [({"layer": 1.5}, TypeError), ({"pooling": "min"}, ValueError),
-     ({"batch_size": 0}, ValueError)],
+     ({"batch_size": 0}, ValueError), ({"memory_format": "nhwc"}, ValueError)],
 )  # fmt: skip
 def test_invalid_params(lenet, images, params, error):
     X, _ = images
@@ -280,3 +280,55 @@ def test_image_mapping_then_features_then_logistic_regression(lenet):
     ).fit(X, y)
     restored = pickle.loads(pickle.dumps(search.best_estimator_))
     np.testing.assert_array_equal(restored.predict(X), search.predict(X))
+
+
+@pytest.mark.parametrize(
+    "layer, pooling", [("conv2", "avg"), ("bn1", None), (-2, None)]
+)
+def test_channels_last_gives_the_same_features(lenet, images, layer, pooling):
+    X, _ = images
+    fast = FeatureTransferTransformer(lenet, layer=layer, pooling=pooling).fit(X)
+    plain = FeatureTransferTransformer(
+        lenet, layer=layer, pooling=pooling, memory_format="contiguous"
+    ).fit(X)
+    assert fast.memory_format_ == "channels_last"
+    assert plain.memory_format_ == "contiguous"
+    np.testing.assert_allclose(fast.transform(X), plain.transform(X), atol=1e-5)
+
+
+def test_channels_last_leaves_the_network_in_its_layout(lenet, images):
+    X, _ = images
+    features = FeatureTransferTransformer(lenet, layer="fc1").fit(X)
+    features.transform(X)
+    assert features.module_ is lenet
+    assert lenet.conv2.weight.is_contiguous()
+    lenet.to(memory_format=torch.channels_last)
+    FeatureTransferTransformer(lenet, layer="fc1").fit_transform(X)
+    assert lenet.conv2.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not lenet.conv2.weight.is_contiguous()
+
+
+def test_tables_and_refusing_networks_stay_contiguous(lenet, images):
+    X = np.random.RandomState(0).rand(10, 4).astype(np.float32)
+    assert FeatureTransferTransformer(random_state=0).fit(X).memory_format_ == (
+        "contiguous"
+    )
+
+    class Flattening(torch.nn.Module):  # .view() needs NCHW strides
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(1, 2, 3)
+            self.fc = torch.nn.Linear(2 * 26 * 26, 3)
+
+        def forward(self, x):
+            h = self.conv(x)
+            return self.fc(h.view(len(h), -1))
+
+    images_X, _ = images
+    net = Flattening()
+    auto = FeatureTransferTransformer(net, layer="fc").fit(images_X)
+    assert auto.memory_format_ == "contiguous"
+    with pytest.raises(ValueError, match="channels-last"):
+        FeatureTransferTransformer(net, layer="fc", memory_format="channels_last").fit(
+            images_X
+        )

@@ -14,6 +14,9 @@ device) shows that the network gives the same output in it.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 from torch import nn
 
@@ -102,3 +105,28 @@ def choose_memory_format(
 def restore_memory_format(module: nn.Module) -> None:
     """Give ``module``'s 4-D weights the default layout back after training."""
     module.to(memory_format=torch.contiguous_format)
+
+
+def is_channels_last(module: nn.Module) -> bool:
+    """Whether the module's 4-D tensors are channels-last (those whose two
+    layouts differ: a 1-channel kernel is both; ``False`` when none is)."""
+    telling = [
+        t.is_contiguous(memory_format=torch.channels_last)
+        for t in (*module.parameters(), *module.buffers())
+        if t.ndim == 4
+        and t.is_contiguous() != t.is_contiguous(memory_format=torch.channels_last)
+    ]
+    return bool(telling) and all(telling)
+
+
+@contextlib.contextmanager
+def channels_last(module: nn.Module) -> Iterator[nn.Module]:
+    """``module`` with channels-last 4-D weights inside the block; the layout
+    it had before is given back on exit (the network may be someone else's)."""
+    was = is_channels_last(module)
+    module.to(memory_format=torch.channels_last)
+    try:
+        yield module
+    finally:
+        if not was:
+            module.to(memory_format=torch.contiguous_format)
