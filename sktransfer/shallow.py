@@ -8,14 +8,12 @@ rows then predicts target rows as they are.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from scipy import linalg
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
-from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._target_rows import check_regularization, column_names, target_rows
 from .metrics._domain_gap import _covariance
 
 __all__ = ["CORAL"]
@@ -39,13 +37,6 @@ def _regularized_powers(
     sqrt = (eigenvectors * root) @ eigenvectors.T
     inv_sqrt = (eigenvectors / root) @ eigenvectors.T
     return (sqrt + sqrt.T) / 2, (inv_sqrt + inv_sqrt.T) / 2
-
-
-def _feature_names(X) -> list[str] | None:
-    columns = getattr(X, "columns", None)
-    if columns is None or not all(isinstance(c, str) for c in columns):
-        return None
-    return list(columns)
 
 
 class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -179,42 +170,12 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _fit(self, X) -> np.ndarray:
         """Validate, learn ``A_`` and ``offset_``; return the validated ``X``."""
-        reg = self.regularization
-        if (
-            isinstance(reg, bool)
-            or not isinstance(reg, numbers.Real)
-            or not np.isfinite(reg)
-            or reg <= 0
-        ):
-            raise ValueError(
-                f"regularization must be a positive finite number, got {reg!r}."
-            )
+        reg = check_regularization(self.regularization)
         if not isinstance(self.center, bool | np.bool_):
             raise ValueError(f"center must be True or False, got {self.center!r}.")
-        if self.X_target is None:
-            raise ValueError(
-                "X_target is None: pass the target rows, CORAL(X_target), an "
-                "array-like of shape (n_target_samples, n_features)."
-            )
-        names = _feature_names(X)
+        names = column_names(X)
         X = validate_data(self, X, dtype=_FLOATS, ensure_min_samples=2)
-        X_target = check_array(
-            self.X_target,
-            dtype=np.float64,
-            ensure_min_samples=2,
-            input_name="X_target",
-        )
-        if X_target.shape[1] != X.shape[1]:
-            raise ValueError(
-                f"X_target has {X_target.shape[1]} features but X (the source "
-                f"rows) has {X.shape[1]}: both domains need the same features."
-            )
-        target_names = _feature_names(self.X_target)
-        if names is not None and target_names is not None and names != target_names:
-            raise ValueError(
-                "X_target and X (the source rows) have different column names "
-                "or a different column order; give both the same columns."
-            )
+        X_target = target_rows(self, X, names, min_rows=2)
         source = X.astype(np.float64, copy=False)
         _, inv_sqrt_source = _regularized_powers(_covariance(source), reg)
         sqrt_target, _ = _regularized_powers(_covariance(X_target), reg)

@@ -19,9 +19,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import LabelEncoder, normalize
-from sklearn.utils import check_array
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._target_rows import check_regularization, column_names, target_rows
 
 __all__ = ["SelectivePseudoLabeling"]
 
@@ -243,30 +244,11 @@ class SelectivePseudoLabeling(ClassifierMixin, BaseEstimator):
         pca_components = _positive_int(self.pca_components, "pca_components")
         n_components = _positive_int(self.n_components, "n_components")
         n_iter = _positive_int(self.n_iter, "n_iter")
-        reg = self.regularization
-        if (
-            isinstance(reg, bool)
-            or not isinstance(reg, numbers.Real)
-            or not np.isfinite(reg)
-            or reg <= 0
-        ):
-            raise ValueError(
-                f"regularization must be a positive finite number, got {reg!r}."
-            )
-        if self.X_target is None:
-            raise ValueError(
-                "X_target is None: pass the target rows, "
-                "SelectivePseudoLabeling(X_target), an array-like of shape "
-                "(n_target_samples, n_features)."
-            )
+        reg = check_regularization(self.regularization)
+        names = column_names(X)
         X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
         check_classification_targets(y)
-        X_target = check_array(self.X_target, dtype=np.float64, input_name="X_target")
-        if X_target.shape[1] != X.shape[1]:
-            raise ValueError(
-                f"X_target has {X_target.shape[1]} features but X (the source "
-                f"rows) has {X.shape[1]}: both domains need the same features."
-            )
+        X_target = target_rows(self, X, names)
         encoder = LabelEncoder().fit(y)
         n_classes = len(encoder.classes_)
         if n_classes < 2:
