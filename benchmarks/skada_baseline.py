@@ -78,7 +78,9 @@ from sktransfer.models import LeNet
 from ._harness import Table
 
 SOURCE, TARGET = 1, -2  # skada's convention: source >= 0, target < 0
-METHODS = ("dann", "deep_coral", "dan", "source_only")
+METHODS = ("dann", "cdan", "deep_coral", "dan", "mcc", "source_only")
+N_CLASSES = 10
+MCC_TEMPERATURE = 2.5  # the paper's (skada's default is 1), as ours
 FEATURES = "fc1"
 HIDDEN = 128  # width of LeNet's fc1
 
@@ -168,8 +170,10 @@ def skada_fit_predict(
     ``init_state``, a LeNet state dict, is the starting point (e.g. the same
     pretrained source our methods start from); ``None`` starts from scratch.
 
-    ``method`` is ``"dann"``, ``"deep_coral"``, ``"dan"`` (multi-kernel MMD,
-    skada's default bandwidths) or ``"source_only"``; features
+    ``method`` is ``"dann"``, ``"cdan"`` (DANN's critic on the outer product
+    of features and predictions, the same warm-up), ``"deep_coral"``,
+    ``"dan"`` (multi-kernel MMD, skada's default bandwidths), ``"mcc"``
+    (temperature 2.5) or ``"source_only"``; features
     are LeNet's ``fc1`` output, the optimizer Adam, ``reg=1``. Each step sees
     ``batch_size`` source and ``batch_size`` target rows (source only:
     ``batch_size`` source rows). Seconds per epoch is the median of skorch's
@@ -192,8 +196,9 @@ def skada_fit_predict(
     module = _LeNet()
     if init_state is not None:
         module.load_state_dict(init_state)
-    if method == "dann":
-        domain = DomainMLP(HIDDEN)
+    if method in ("dann", "cdan"):
+        # CDAN's critic reads the outer product of features and predictions.
+        domain = DomainMLP(HIDDEN * (N_CLASSES if method == "cdan" else 1))
         callbacks = []
         if grl_warmup:
             total = epochs * _steps_per_epoch(len(X_source), len(X_target), batch_size)
@@ -210,8 +215,7 @@ def skada_fit_predict(
                         self.step_ += 1
 
             callbacks.append(("grl_warmup", GRLWarmup()))
-        net = deep.DANN(
-            module,
+        adversarial = dict(
             layer_name=FEATURES,
             reg=1,
             domain_classifier=domain,
@@ -219,6 +223,12 @@ def skada_fit_predict(
             callbacks=callbacks,
             **common,
         )
+        if method == "dann":
+            net = deep.DANN(module, **adversarial)
+        else:
+            net = deep.CDAN(module, n_classes=N_CLASSES, **adversarial)
+    elif method == "mcc":
+        net = deep.MCC(module, layer_name=FEATURES, reg=1, T=MCC_TEMPERATURE, **common)
     elif method == "dan":
         net = deep.DAN(module, layer_name=FEATURES, reg=1, **common)
     elif method == "deep_coral":
