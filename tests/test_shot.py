@@ -201,3 +201,31 @@ def test_pseudo_labels_are_kept_per_target_row(source):
     labels = clf.net_.critic_.labels.numpy()
     assert labels.shape == (len(Xt),)
     assert (labels == yt).mean() > 0.9  # the last epoch's, from its features
+
+
+def test_frozen_batch_norm_statistics_survive_the_epoch_passes():
+    from sktransfer.models import LeNet
+
+    rng = np.random.RandomState(0)
+    X = rng.rand(64, 1, 28, 28).astype(np.float32)
+    y = (X[:, 0, :14].mean(axis=(1, 2)) > X[:, 0, 14:].mean(axis=(1, 2))).astype(int)
+    source = TransferClassifier(
+        LeNet, module__n_classes=2, max_epochs=2, batch_size=16, random_state=0
+    ).fit(X, y)
+    clf = TransferClassifier(
+        LeNet,
+        source=source,
+        adaptation=SHOT(),
+        freeze_depth=1,
+        max_epochs=2,
+        batch_size=16,
+        random_state=0,
+    ).fit(X + 0.2, unlabelled(len(X)))
+    for name in ("bn1.running_mean", "bn1.running_var", "conv1.weight"):
+        torch.testing.assert_close(
+            clf.module_.state_dict()[name], source.module_.state_dict()[name]
+        )
+    assert not torch.equal(
+        clf.module_.state_dict()["bn2.running_mean"],
+        source.module_.state_dict()["bn2.running_mean"],
+    )

@@ -22,7 +22,7 @@ from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
-from .._network.modes import capture
+from .._network.modes import capture, eval_mode
 from .._precision import as_float32, autocast, grad_scaler
 from ..adaptation.base import AdaptationLoss, DomainBatch, TargetPass
 from ..adaptation.objective import DomainSetup, joint_objective
@@ -271,23 +271,16 @@ class _DomainSteps:
         in evaluation mode (frozen norms too) and without gradients."""
         layer, module = self.domain.layer, self.module_
         logits, features = [], []
-        was_training = module.training
-        module.eval()
-        try:
-            with torch.no_grad(), self.autocast():
-                for start in range(0, len(X), self.batch_size):
-                    rows = torch.as_tensor(X[start : start + self.batch_size])
-                    rows = self.to_device(rows)
-                    if layer is None:
-                        logits.append(as_float32(module(rows)))
-                        continue
-                    with capture(
-                        module, layer, inputs=self.domain.layer_input
-                    ) as captured:
-                        logits.append(as_float32(module(rows)))
-                    features.append(as_float32(captured[0]).flatten(1))
-        finally:
-            module.train(was_training)
+        with eval_mode(module), torch.no_grad(), self.autocast():
+            for start in range(0, len(X), self.batch_size):
+                rows = torch.as_tensor(X[start : start + self.batch_size])
+                rows = self.to_device(rows)
+                if layer is None:
+                    logits.append(as_float32(module(rows)))
+                    continue
+                with capture(module, layer, inputs=self.domain.layer_input) as captured:
+                    logits.append(as_float32(module(rows)))
+                features.append(as_float32(captured[0]).flatten(1))
         return TargetPass(
             logits=torch.cat(logits), features=torch.cat(features) if features else None
         )
