@@ -31,6 +31,7 @@ BENCHMARKS = {
     "adaptation_source_free": adaptation.run_source_free,
     "adaptation_defaults": adaptation.run_defaults,
     "adaptation_skada_new_losses": adaptation.run_skada_new_losses,
+    "adaptation_oracle": adaptation.run_oracle,
     "features_prefix": features_prefix.run,
     "features_layout": features_prefix.run_layout,
     "federated": federated.run,
