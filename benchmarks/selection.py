@@ -178,7 +178,9 @@ def _adaptation_candidates(
         "DANN, mu=0.3": TransferClassifier(
             adaptation=DANN(), adaptation_weight=0.3, **common
         ),  # fmt: skip
-        "DANN, mu=1": TransferClassifier(adaptation=DANN(), **common),
+        "DANN, mu=1": TransferClassifier(
+            adaptation=DANN(), adaptation_weight=1.0, **common
+        ),
         "Deep CORAL, mu=1": TransferClassifier(adaptation=DeepCORAL(), **common),
         "MMD, mu=1": TransferClassifier(adaptation=MMD(), **common),
         "information maximisation": TransferClassifier(
