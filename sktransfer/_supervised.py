@@ -126,24 +126,18 @@ class NetworkEstimator(ForwardedParams):
                 regularized=self.regularization is not None,
             )
             X, y, y_source, labelled = self._validate_fit_data(X, y, source, across)
+            source_data = (source.X, y_source) if across else None
             source_free = across and source.X is None
             if source_free:
                 self._check_source_free(labelled)
                 # No rows: every step draws target batches only.
-                y_source = np.empty((0, *y.shape[1:]), dtype=y.dtype)
-                source_rows = np.empty((0, *X.shape[1:]), dtype=X.dtype)
+                source_data = (X[:0], y[:0])
             self._source_description = source.description if source else None
             with seeded(self.random_state, device):
                 prepared = self._prepare(source, X, device)
                 if source_free:
                     self._check_head_transferred(prepared)
-                training = self._training(
-                    device,
-                    (source_rows if source_free else source.X, y_source)
-                    if across
-                    else None,
-                    labelled,
-                )
+                training = self._training(device, source_data, labelled)
                 strategy = choose_strategy(prepared, training, len(X))
                 try:
                     net = strategy.train(prepared, X, y, training)
@@ -154,12 +148,6 @@ class NetworkEstimator(ForwardedParams):
                     f"fit was interrupted after {len(net.history)} epoch(s)."
                 )
         self.net_ = net
-        if self.adaptation is not None and self.adaptation.freezes_head():
-            trainable = dict(net.module_.named_parameters())
-            self.transfer_report_["trainable"] = [
-                trainable[name].requires_grad
-                for name in self.transfer_report_["parameter"]
-            ]
         self.training_strategy_ = strategy.name
         self.cached_prefix_ = (
             prepared.cut.layer if isinstance(strategy, FrozenPrefix) else None
@@ -179,6 +167,7 @@ class NetworkEstimator(ForwardedParams):
             default_module=MLP,
             transfer=self.transfer,
             freeze_depth=self.freeze_depth,
+            freeze_head=self.adaptation is not None and self.adaptation.freezes_head(),
             memory_format=self.memory_format,
             device=device,
             outputs_name=self._outputs_name,

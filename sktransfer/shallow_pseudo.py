@@ -15,9 +15,11 @@ import numbers
 
 import numpy as np
 from scipy import linalg
+from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
+from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.preprocessing import LabelEncoder, normalize
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -35,15 +37,7 @@ def _positive_int(value, name: str) -> int:
 
 def _distance_probabilities(Z: np.ndarray, centers: np.ndarray) -> np.ndarray:
     """``softmax(-euclidean distance)`` of each row of ``Z`` to each center."""
-    sq = (
-        (Z**2).sum(axis=1)[:, None]
-        - 2.0 * Z @ centers.T
-        + (centers**2).sum(axis=1)[None, :]
-    )
-    neg = -np.sqrt(np.clip(sq, 0.0, None))
-    neg -= neg.max(axis=1, keepdims=True)
-    e = np.exp(neg)
-    return e / e.sum(axis=1, keepdims=True)
+    return softmax(-euclidean_distances(Z, centers), axis=1)
 
 
 def _lpp(Z: np.ndarray, codes: np.ndarray, n_classes: int, n_components: int,

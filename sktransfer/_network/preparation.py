@@ -91,6 +91,7 @@ def prepare(
     default_module: type[nn.Module],
     transfer: str = "weights",
     freeze_depth=0,
+    freeze_head: bool = False,
     memory_format: str = "contiguous",
     device: str = "cpu",
     outputs_name: str = "outputs",
@@ -111,6 +112,9 @@ def prepare(
         What to build when neither ``module`` nor the source gives a network.
     transfer, freeze_depth, memory_format, device
         The estimator's parameters of the same names.
+    freeze_head : bool
+        Also freeze the last block (an adaptation loss that keeps the
+        source's hypothesis fixed, SHOT).
     outputs_name : str
         What the output columns are, for messages ("classes").
     """
@@ -132,6 +136,8 @@ def prepare(
     blocks, output = trace(module, example)
     _check_output(output, len(example), n_outputs, outputs_name)
     frozen = select_frozen(blocks, freeze_depth)
+    if freeze_head and all(b is not blocks[-1] for b in frozen):
+        frozen.append(blocks[-1])
     freeze(module, frozen)
     layout = choose_memory_format(module, example, memory_format, device)
     weights_moved = bool(source and source.state_dict and transfer == "weights")

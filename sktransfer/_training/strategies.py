@@ -128,11 +128,6 @@ class AcrossDomains(Strategy):
 
     def train(self, prepared: PreparedNetwork, X, y, training: Training):
         setup = self.setup(prepared, X, training)
-        if training.adaptation is not None and training.adaptation.freezes_head():
-            # The source's hypothesis stays fixed (SHOT): the last block's
-            # parameters never reach the optimizer.
-            for name in prepared.blocks[-1].parameters:
-                prepared.module.get_parameter(name).requires_grad_(False)
         # Epoch means of the loss terms, next to skorch's train_loss.
         callbacks = list(training.net_params.get("callbacks") or []) + [
             (name, PassthroughScoring(name, on_train=True))
