@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from . import _federated_flower as flower
+from ._federated_update import load, tensors
 from ._params import (
     InstanceOf,
     Interval,
@@ -204,14 +205,14 @@ class FederatedTransferClassifier(ClassifierMixin, BaseEstimator):
                 names=[str(n) for n in names],
                 n_rounds=self.n_rounds,
                 fraction_fit=self.fraction_fit,
-                initial=flower.tensors(start.module_, exchanged),
+                initial=tensors(start.module_, exchanged),
                 rng=rng,
                 n_workers=self._n_workers(len(names)),
                 num_gpus=self._gpu_share(len(names)),
                 verbose=int(self.verbose),
             )
             final = flower.run(plan)
-        flower.load(start.module_, final)
+        load(start.module_, final)
         # The fitted estimator reads like the one given (it trained 0 epochs
         # itself; the rounds trained it).
         start.set_params(**{

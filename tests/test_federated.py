@@ -21,7 +21,8 @@ from sklearn.utils.estimator_checks import (
 from torch import nn
 
 from sktransfer import FederatedTransferClassifier, Source, TransferClassifier
-from sktransfer._federated_flower import Plan, federated_average
+from sktransfer._federated_flower import Plan
+from sktransfer._federated_update import federated_average
 from sktransfer.federated import _check_clients
 
 # The tests that run a federation need the extra; the input checks do not.
