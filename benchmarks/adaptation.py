@@ -393,7 +393,7 @@ def run_timing(quick: bool = False, seeds: int = 1) -> Table:
     return table
 
 
-#: CDAN's digit results (Long et al., NeurIPS 2018, Table 4: the full MNIST
+#: CDAN's digit results (Long et al., NeurIPS 2018: the full MNIST
 #: train set, their LeNet). The MCC paper reports no digit pair.
 CDAN_PUBLISHED = {
     ("MNIST(10k) -> USPS", "CDAN"): "93.9",
