@@ -700,11 +700,7 @@ def run_oracle(quick: bool = False, seeds: int = 1) -> Table:
             ("information maximisation", InformationMaximization),
             ("MCC", MCC),
         ):
-            clf = TransferClassifier(
-                LeNet, source=Source(weights=pretrained, X=Xs, y=ys),
-                adaptation=loss(), target_weight=1.0, augment=augmentation(),
-                lr=lr, max_epochs=epochs, batch_size=batch, random_state=seed,
-            ).fit(Xt, y_few)  # fmt: skip
+            clf = clone(joint).set_params(adaptation=loss()).fit(Xt, y_few)
             table.add(
                 name,
                 f"k=10 target labels per class + {method} on the unlabelled rest",

@@ -238,10 +238,15 @@ class NetworkEstimator(ForwardedParams):
         return 1.0 if self.adaptation is None else self.adaptation.default_weight
 
     def _check_source_free(self, labelled: np.ndarray) -> None:
-        if not self._adaptation_weight() and not labelled.any():
+        # Without source rows every step's loss comes from the target: the
+        # adaptation loss, or the labelled rows' (weighted by target_weight).
+        if not self._adaptation_weight() and not (
+            labelled.any() and self.target_weight
+        ):
             raise ValueError(
-                "Without source data or target labels, adaptation_weight=0 "
-                "leaves nothing to train on: give adaptation_weight > 0."
+                "Without source data, adaptation_weight=0 leaves nothing to "
+                "train on unless labelled target rows count (target_weight > "
+                "0): give adaptation_weight > 0."
             )
 
     def _check_head_transferred(self, prepared) -> None:

@@ -21,7 +21,7 @@ from ._network.layout import (
     MEMORY_FORMATS,
     channels_last,
     choose_memory_format,
-    is_channels_last,
+    kept_layout,
 )
 from ._network.modes import StopForward, capture, eval_mode, lock_for
 from ._params import Device, InstanceOf, Interval, Options, resolve_device
@@ -223,12 +223,10 @@ class FeatureTransferTransformer(TransformerMixin, SourceEstimator):
         network keeps its own layout."""
         if self.memory_format == "contiguous":
             return "contiguous"
-        was = is_channels_last(module)
-        chosen = choose_memory_format(  # converts the network to check it
-            module, example, self.memory_format, resolve_device(self.device)
-        )
-        module.to(memory_format=torch.channels_last if was else torch.contiguous_format)
-        return chosen
+        with kept_layout(module):  # the check converts the network
+            return choose_memory_format(
+                module, example, self.memory_format, resolve_device(self.device)
+            )
 
     def _network(self, X: np.ndarray) -> nn.Module:
         """The source's network on ``device``, or the default random MLP."""
@@ -281,8 +279,7 @@ class FeatureTransferTransformer(TransformerMixin, SourceEstimator):
         cuda = torch.device(device).type == "cuda"
         # A layer called twice gives its first output; nothing after it runs.
         # The hook lives on a network other threads may use: one at a time.
-        layout = getattr(self, "memory_format_", "contiguous")
-        fast = layout == "channels_last"
+        fast = self.memory_format_ == "channels_last"
         with (
             lock_for(module),
             channels_last(module) if fast else contextlib.nullcontext(),

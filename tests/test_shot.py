@@ -163,6 +163,23 @@ def test_errors(source, kwargs, message):
         TransferClassifier(max_epochs=1, **kwargs).fit(Xt, unlabelled(len(Xt)))
 
 
+def test_labelled_rows_without_weight_leave_nothing_to_train(source):
+    # mu = 0 and target_weight = 0: the labelled rows would count for nothing.
+    _, _, Xt, yt = blobs(n=40)
+    y = unlabelled(len(Xt))
+    y[:10] = yt[:10]
+    with pytest.raises(ValueError, match="adaptation_weight=0 leaves nothing"):
+        TransferClassifier(
+            source=source, adaptation=SHOT(), adaptation_weight=0.0,
+            target_weight=0.0, max_epochs=1,
+        ).fit(Xt, y)  # fmt: skip
+    clf = TransferClassifier(
+        source=source, adaptation=SHOT(), adaptation_weight=0.0, max_epochs=1,
+        random_state=0,
+    ).fit(Xt, y)  # fmt: skip
+    assert np.isfinite(clf.history_[-1]["train_loss"])
+
+
 def test_regressors_still_need_source_rows():
     from sktransfer import TransferRegressor
 

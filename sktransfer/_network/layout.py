@@ -120,13 +120,19 @@ def is_channels_last(module: nn.Module) -> bool:
 
 
 @contextlib.contextmanager
-def channels_last(module: nn.Module) -> Iterator[nn.Module]:
-    """``module`` with channels-last 4-D weights inside the block; the layout
-    it had before is given back on exit (the network may be someone else's)."""
+def kept_layout(module: nn.Module) -> Iterator[nn.Module]:
+    """Inside the block ``module``'s layout may change; the layout it had
+    before is given back on exit (the network may be someone else's)."""
     was = is_channels_last(module)
-    module.to(memory_format=torch.channels_last)
     try:
         yield module
     finally:
-        if not was:
-            module.to(memory_format=torch.contiguous_format)
+        module.to(memory_format=torch.channels_last if was else torch.contiguous_format)
+
+
+@contextlib.contextmanager
+def channels_last(module: nn.Module) -> Iterator[nn.Module]:
+    """``module`` with channels-last 4-D weights inside the block, its own
+    layout given back on exit."""
+    with kept_layout(module):
+        yield module.to(memory_format=torch.channels_last)

@@ -58,6 +58,5 @@ def joint_objective(
         adapt = setup.adaptation.batch_loss(batch)
         terms.append(setup.adaptation_weight * adapt)
         parts["adapt_loss"] = adapt.item()
-    if not terms:  # e.g. mu = 0 without source data: nothing to learn from
-        return batch.logits_target.sum() * 0.0, parts
+    # Never empty: fit refuses source-free adaptation with nothing to learn.
     return sum(terms[1:], terms[0]), parts
