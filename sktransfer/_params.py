@@ -20,7 +20,7 @@ class InvalidParameterError(ValueError, TypeError):
 
 class Interval:
     """A finite number of ``kind`` (``Integral`` or ``Real``) in ``[low, high]``
-    (``(low, high]`` with ``open_low``)."""
+    (``(low, ...`` with ``open_low``, ``..., high)`` with ``open_high``)."""
 
     def __init__(
         self,
@@ -29,8 +29,10 @@ class Interval:
         high: float | None = None,
         *,
         open_low: bool = False,
+        open_high: bool = False,
     ):
         self.kind, self.low, self.high, self.open_low = kind, low, high, open_low
+        self.open_high = open_high
 
     def __call__(self, value) -> bool:
         if isinstance(value, bool) or not isinstance(value, self.kind):
@@ -40,7 +42,10 @@ class Interval:
         above = self.low is None or (
             value > self.low if self.open_low else value >= self.low
         )
-        return above and (self.high is None or value <= self.high)
+        below = self.high is None or (
+            value < self.high if self.open_high else value <= self.high
+        )
+        return above and below
 
     def __str__(self) -> str:
         noun = "an int" if self.kind is Integral else "a number"
@@ -53,7 +58,9 @@ class Interval:
         if self.low is not None and self.high is None:
             return f"{noun} {'>' if self.open_low else '>='} {self.low}"
         if self.low is not None:
-            return f"{noun} in [{self.low}, {self.high}]"
+            left = "(" if self.open_low else "["
+            right = ")" if self.open_high else "]"
+            return f"{noun} in {left}{self.low}, {self.high}{right}"
         return noun if self.kind is Integral else "a finite number"
 
 

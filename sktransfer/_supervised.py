@@ -36,7 +36,7 @@ from ._precision import PRECISIONS, check_precision
 from ._training import FrozenPrefix, Training, choose_strategy
 from ._training.loaders import BatchLoader
 from ._training.net_class import check_net_mixins, mixins_of
-from ._training.nets import NETS
+from ._training.nets import NETS, check_finite_outputs
 from .adaptation.base import AdaptationLoss
 from .models import MLP
 from .regularization import Regularization
@@ -104,6 +104,17 @@ class NetworkEstimator(ForwardedParams):
         super()._check_params()
         if self.adaptation is not None:
             self.adaptation.check_params()
+        elif not isinstance(self.adaptation_weight, str):  # a number, not "auto"
+            # A warning, not an error: a grid over adaptation=[None, DANN()]
+            # and adaptation_weight must still fit its None candidates.
+            warnings.warn(
+                f"adaptation_weight={self.adaptation_weight!r} is the weight of "
+                "an adaptation loss, but adaptation is None, so it is ignored: "
+                "give adaptation= (e.g. DANN()) or leave "
+                'adaptation_weight="auto".',
+                UserWarning,
+                stacklevel=3,
+            )
         if self.regularization is not None:
             self.regularization.check_params()
         self._check_forwarded()
@@ -143,6 +154,8 @@ class NetworkEstimator(ForwardedParams):
                     net = strategy.train(prepared, X, y, training)
                 finally:
                     restore_memory_format(prepared.module)
+                if not net.interrupted_:
+                    check_finite_outputs(net, X[: self.batch_size])
             if net.interrupted_:
                 raise KeyboardInterrupt(
                     f"fit was interrupted after {len(net.history)} epoch(s)."

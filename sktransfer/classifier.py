@@ -117,6 +117,7 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         the digit benchmarks (1 for most losses; 0.3 for
         :class:`~sktransfer.adaptation.DANN`, 3 for
         :class:`~sktransfer.adaptation.MeanTeacher`).
+        A number without an ``adaptation`` loss is refused, not ignored.
     regularization : Regularization, default=None
         A penalty added to the training loss that keeps fine-tuning on few
         labels close to what was transferred:
@@ -344,7 +345,9 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
             source.y = column_or_1d(source.y, warn=True)
             check_source_labels(source.y, self._marker)
         labels = self._labels(y_labelled, source, rows)
-        if across and not rows and len(labels) < 2:
+        if across and not rows:
+            self._check_source_free_labels(y_labelled, source)
+        if across and not rows and len(np.unique(labels)) < 2:
             raise ValueError(
                 "Source-free adaptation with too few labelled target rows to "
                 "tell the classes: give classes= (all the classes the source "
@@ -375,6 +378,22 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
             self._label_encoder.transform(source.y).astype(np.int64) if rows else None
         )
         return X, y_enc, y_source, ~unlabelled
+
+    def _check_source_free_labels(self, y, source: ResolvedSource) -> None:
+        """Without ``classes=``, labelled target rows of source-free adaptation
+        must carry the source's classes: its output layer is kept, and a
+        label it does not predict would silently rename one of its outputs."""
+        if self.classes is not None or source.classes is None:
+            return
+        unknown = np.unique(y[~np.isin(y, source.classes)])
+        if unknown.size:
+            raise ValueError(
+                f"y has labels {unknown[:5].tolist()} that the source does not "
+                f"predict (its classes: {source.classes[:10].tolist()}). "
+                "Source-free adaptation keeps the source's output layer, whose "
+                "outputs stand for its classes: label the target rows with "
+                "those, or give classes= (what the outputs stand for, in order)."
+            )
 
     def _labels(self, y, source: ResolvedSource | None, rows: bool) -> np.ndarray:
         """All the labels the network's outputs stand for."""

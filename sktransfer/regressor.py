@@ -56,12 +56,14 @@ class TransferRegressor(RegressorMixin, NetworkEstimator):
     adaptation : AdaptationLoss, default=None
         A domain adaptation loss between source and target features (needs
         source data); its hyperparameters are ``adaptation__*`` parameters.
+        The losses that read the outputs as class probabilities (CDAN,
+        InformationMaximization, MCC, MeanTeacher, SHOT) are refused.
     adaptation_weight : float or "auto", default="auto"
         μ, the weight of the adaptation loss. ``"auto"``: the loss's
         ``default_weight``, a weight that does not fall below source only on
         the digit benchmarks (1 for most losses; 0.3 for
-        :class:`~sktransfer.adaptation.DANN`, 3 for
-        :class:`~sktransfer.adaptation.MeanTeacher`).
+        :class:`~sktransfer.adaptation.DANN`).
+        A number without an ``adaptation`` loss is refused, not ignored.
     regularization : Regularization, default=None
         A penalty added to the training loss, e.g.
         :class:`~sktransfer.regularization.L2SP` (see
@@ -209,6 +211,18 @@ class TransferRegressor(RegressorMixin, NetworkEstimator):
             The fitted estimator.
         """
         return super().fit(X, y)
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        loss = self.adaptation
+        if loss is not None and loss.reads_class_probabilities:
+            raise ValueError(
+                f"adaptation={type(loss).__name__}() reads the network's outputs "
+                "as class probabilities (a softmax over them), which a "
+                "regressor's outputs are not: with one output its loss is "
+                "always 0. Use a loss between source and target features "
+                "(DANN, DeepCORAL, MMD), or TransferClassifier for classes."
+            )
 
     def _validate_fit_data(self, X, y, source: ResolvedSource | None, across: bool):
         X, y = validate_data(

@@ -177,8 +177,20 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X = validate_data(self, X, dtype=_FLOATS, ensure_min_samples=2)
         X_target = target_rows(self, X, names, min_rows=2)
         source = X.astype(np.float64, copy=False)
-        _, inv_sqrt_source = _regularized_powers(_covariance(source), reg)
-        sqrt_target, _ = _regularized_powers(_covariance(X_target), reg)
+        with np.errstate(over="ignore", invalid="ignore"):  # refused below
+            cov_source, cov_target = _covariance(source), _covariance(X_target)
+        for name, cov in (
+            ("X (the source rows)", cov_source),
+            ("X_target", cov_target),
+        ):
+            if not np.isfinite(cov).all():
+                raise ValueError(
+                    f"The covariance of {name} overflows float64: its values "
+                    "are too large; rescale the features (e.g. with a "
+                    "StandardScaler) before CORAL."
+                )
+        _, inv_sqrt_source = _regularized_powers(cov_source, reg)
+        sqrt_target, _ = _regularized_powers(cov_target, reg)
         self.A_ = inv_sqrt_source @ sqrt_target
         if self.center:
             self.offset_ = X_target.mean(axis=0) - source.mean(axis=0) @ self.A_

@@ -24,8 +24,10 @@ import torch
 from torch import nn
 
 from sktransfer import (
+    CORAL,
     FeatureTransferTransformer,
     ImageMapping,
+    SelectivePseudoLabeling,
     Source,
     TransferClassifier,
     TransferRegressor,
@@ -34,7 +36,15 @@ from sktransfer import (
     load_usps,
     prefix,
 )
-from sktransfer.adaptation import DANN, MMD, InformationMaximization
+from sktransfer.adaptation import (
+    CDAN,
+    DANN,
+    MCC,
+    MMD,
+    SHOT,
+    InformationMaximization,
+    MeanTeacher,
+)
 from sktransfer.models import MLP, LeNet
 from sktransfer.regularization import BSS, L2SP, Compose
 
@@ -64,6 +74,18 @@ def across(**params) -> Callable[[], object]:
 
 def fitted() -> TransferClassifier:
     return TransferClassifier(max_epochs=1).fit(X, Y)
+
+
+def source_free(y=None, **params) -> Callable[[], object]:
+    """Adapt a fitted classifier's weights without its rows (-1: unlabelled)."""
+    y = np.full(len(X), -1) if y is None else y
+    return lambda: TransferClassifier(source=fitted(), max_epochs=1, **params).fit(X, y)
+
+
+def unlabelled_but(labels) -> np.ndarray:
+    y = np.full(len(X), -1)
+    y[: len(labels)] = labels
+    return y
 
 
 def features(**params) -> Callable[[], object]:
@@ -189,10 +211,30 @@ CASES: list[tuple[str, Callable[[], object]]] = [
     ("MMD(multipliers=())", across(adaptation=MMD(multipliers=()))),
     ("MMD(multipliers=(0,))", across(adaptation=MMD(multipliers=(0,)))),
     ("InformationMaximization(diversity=-1)", across(adaptation=InformationMaximization(diversity=-1.0))),
+    ("InformationMaximization(layer=None)", across(adaptation=InformationMaximization(layer=None))),
+    ("InformationMaximization(layer=-2) (hidden units as logits)", across(adaptation=InformationMaximization(layer=-2))),
+    ("MCC(temperature=0)", across(adaptation=MCC(temperature=0.0))),
+    ("MCC(layer=None)", across(adaptation=MCC(layer=None))),
+    ("MMD(layer=None)", across(adaptation=MMD(layer=None))),
+    ("CDAN(max_features=0)", across(adaptation=CDAN(max_features=0))),
+    ("CDAN(entropy='yes')", across(adaptation=CDAN(entropy="yes"))),
+    ("MeanTeacher(ema=1.5)", across(adaptation=MeanTeacher(ema=1.5))),
+    ("MeanTeacher(ema=1) keeping the teacher", across(adaptation=MeanTeacher(ema=1.0))),
+    ("MeanTeacher(threshold=1)", across(adaptation=MeanTeacher(threshold=1.0))),
+    ("MeanTeacher(class_balance=-1)", across(adaptation=MeanTeacher(class_balance=-1.0))),
+    ("MeanTeacher(predict_with='mean')", across(adaptation=MeanTeacher(predict_with="mean"))),
+    ("SHOT(diversity=nan)", source_free(adaptation=SHOT(diversity=float("nan")))),
+    ("SHOT(pseudo_label_weight=-1)", source_free(adaptation=SHOT(pseudo_label_weight=-1.0))),
+    ("SHOT(layer=None)", source_free(adaptation=SHOT(layer=None))),
+    ("source-free y with a label the source does not predict", source_free(y=unlabelled_but([0, 7]), adaptation=SHOT())),
+    ("adaptation_weight=-1", across(adaptation=DANN(), adaptation_weight=-1.0)),
+    ("adaptation_weight='Auto'", across(adaptation=DANN(), adaptation_weight="Auto")),
     # regularization
     ("regularization='l2sp'", fit(regularization="l2sp")),
     ("L2SP(alpha=-1)", fit(regularization=L2SP(alpha=-1.0))),
     ("BSS(k=0)", fit(regularization=BSS(k=0))),
+    ("BSS(eta=nan)", fit(regularization=BSS(eta=float("nan")))),
+    ("L2SP(beta=inf)", fit(regularization=L2SP(beta=float("inf")))),
     ("BSS(layer=99)", fit(regularization=BSS(layer=99))),
     ("Compose of a non-penalty", fit(regularization=Compose([L2SP(), "bss"]))),
     # data given to fit / predict / score
@@ -205,6 +247,7 @@ CASES: list[tuple[str, Callable[[], object]]] = [
     ("y of another length", lambda: TransferClassifier().fit(X, Y[:20])),
     ("y continuous for the classifier", lambda: TransferClassifier().fit(X, X[:, 0])),
     ("predict before fit", lambda: TransferClassifier().predict(X)),
+    ("lr so large the last step blows the weights up", fit(optimizer=torch.optim.SGD, lr=1e30)),
     ("predict with other features", lambda: fitted().predict(X[:, :3])),
     ("predict with NaN", lambda: fitted().predict(np.where(X > 1, np.nan, X))),
     ("score on unlabelled rows", lambda: across().__call__().score(X, np.full(30, -1))),
@@ -214,6 +257,9 @@ CASES: list[tuple[str, Callable[[], object]]] = [
     ("regressor y 3-D", fit_regressor(np.zeros((30, 2, 2)))),
     ("regressor y of strings", fit_regressor(np.array(["a"] * 30))),
     ("regressor classes=... (not a parameter)", fit_regressor(X[:, 0], classes=[0, 1])),
+    ("regressor with InformationMaximization", fit_regressor(X[:, 0], source=Source(X=X, y=X[:, 0]), adaptation=InformationMaximization())),
+    ("regressor with MeanTeacher", fit_regressor(X[:, 0], source=Source(X=X, y=X[:, 0]), adaptation=MeanTeacher())),
+    ("regressor with CDAN on 2 outputs", fit_regressor(X[:, :2], source=Source(X=X, y=X[:, :2]), adaptation=CDAN())),
     ("regressor Source.y of another width", lambda: TransferRegressor(source=Source(X=X, y=np.zeros((30, 2)))).fit(X, X[:, 0])),
     ("regressor score with y of another width", lambda: TransferRegressor(max_epochs=1).fit(X, X[:, 0]).score(X, X[:, :2])),
     # FeatureTransferTransformer
@@ -238,6 +284,13 @@ CASES: list[tuple[str, Callable[[], object]]] = [
     ("ImageMapping image_shape that cannot read the rows", mapping(X_in=X, image_shape=(3, 3))),
     ("ImageMapping on images with NaN", mapping(X_in=np.full((2, 1, 4, 4), np.nan))),
     ("ImageMapping method='pad' shrinking", mapping(method="pad", size=(8, 8))),
+    # shallow methods
+    ("CORAL X_target with NaN", lambda: CORAL(np.where(X > 1, np.nan, X)).fit(X)),
+    ("CORAL on values whose covariance overflows", lambda: CORAL(X.astype(np.float64) * 1e200).fit(X)),
+    ("CORAL regularization=0", lambda: CORAL(X, regularization=0).fit(X)),
+    ("SelectivePseudoLabeling n_iter=0", lambda: SelectivePseudoLabeling(X, n_iter=0).fit(X, Y)),
+    ("SelectivePseudoLabeling X_target with inf", lambda: SelectivePseudoLabeling(np.where(X > 1, np.inf, X)).fit(X, Y)),
+    ("SelectivePseudoLabeling of one class", lambda: SelectivePseudoLabeling(X).fit(X, np.zeros(30))),
     # data loaders and settings
     ("load_mnist offline with no file", lambda: load_mnist(data_home=TMP / "empty", download_if_missing=False)),
     ("load_mnist subset='validation'", lambda: load_mnist(subset="validation", data_home=TMP)),

@@ -146,7 +146,11 @@ def test_fitted_with_a_mean_teacher_the_teacher_is_never_trained_by_gradient():
     [({"ema": 1.5}, "adaptation__ema"), ({"threshold": -0.1}, "adaptation__threshold"),
      ({"class_balance": -1}, "adaptation__class_balance"),
      ({"augment": 3}, "adaptation__augment"), ({"layer": -2}, "adaptation__layer"),
-     ({"predict_with": "mean"}, "adaptation__predict_with")],
+     ({"predict_with": "mean"}, "adaptation__predict_with"),
+     # No probability exceeds 1: no row would ever count.
+     ({"threshold": 1.0}, r"adaptation__threshold must be a number in \[0, 1\)"),
+     # A teacher that never moves, kept as the fitted network: no training.
+     ({"ema": 1.0}, "adaptation__ema=1 never updates the teacher")],
 )  # fmt: skip
 def test_bad_settings_are_refused_by_name(params, message):
     X_source, y_source, X_target = _domains(n=40)
@@ -156,3 +160,13 @@ def test_bad_settings_are_refused_by_name(params, message):
     )  # fmt: skip
     with pytest.raises(ValueError, match=message):
         clf.fit(X_target, np.full(len(X_target), -1))
+
+
+def test_a_fixed_teacher_is_allowed_when_the_student_is_kept():
+    X_source, y_source, X_target = _domains(n=40)
+    clf = TransferClassifier(
+        source=Source(X=X_source, y=y_source),
+        adaptation=MeanTeacher(ema=1.0, threshold=0.0, predict_with="student"),
+        max_epochs=1, random_state=0,
+    ).fit(X_target, np.full(len(X_target), -1))  # fmt: skip
+    assert np.isfinite(clf.predict_proba(X_target)).all()

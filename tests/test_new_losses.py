@@ -10,7 +10,14 @@ from sklearn.base import clone
 
 from sktransfer import Source, TransferClassifier
 from sktransfer._params import InvalidParameterError
-from sktransfer.adaptation import CDAN, MCC
+from sktransfer.adaptation import (
+    CDAN,
+    DANN,
+    MCC,
+    MMD,
+    DeepCORAL,
+    InformationMaximization,
+)
 from sktransfer.adaptation.information import certainty_weights
 from sktransfer.models import MLP
 
@@ -295,6 +302,12 @@ def test_adapted_model_is_not_worse_than_source_only(loss):
         (CDAN(gamma=-1.0), "adaptation__gamma"),
         (CDAN(entropy="yes"), "adaptation__entropy"),
         (CDAN(layer=None), "adaptation__layer"),
+        # Losses on the features at a layer need one (was an AttributeError).
+        (MCC(layer=None), "adaptation__layer"),
+        (InformationMaximization(layer=None), "adaptation__layer"),
+        (DANN(layer=None), "adaptation__layer"),
+        (MMD(layer=None), "adaptation__layer"),
+        (DeepCORAL(layer=None), "adaptation__layer"),
     ],
 )
 def test_bad_parameters_are_refused_at_fit(loss, name):
@@ -302,6 +315,16 @@ def test_bad_parameters_are_refused_at_fit(loss, name):
     clf = TransferClassifier(source=Source(X=Xs, y=ys), adaptation=loss)
     with pytest.raises(InvalidParameterError, match=f"{name} must be"):
         clf.fit(Xt, np.full(len(Xt), -1))
+
+
+@pytest.mark.parametrize("loss", [MCC(layer=-2), InformationMaximization(layer=0)])
+def test_losses_on_logits_refuse_a_hidden_layer(loss):
+    # A softmax over 100 hidden units is not the class probabilities.
+    Xs, ys, Xt, _ = blobs(n=20)
+    clf = TransferClassifier(source=Source(X=Xs, y=ys), adaptation=loss)
+    with pytest.raises(ValueError, match="gives 100 values per sample and the net"):
+        clf.fit(Xt, np.full(len(Xt), -1))
+    assert not hasattr(clf, "net_")
 
 
 def test_cdan_refuses_a_single_output_network():

@@ -281,6 +281,43 @@ def test_accuracy_on_unlabelled_rows_is_refused():
     assert np.isfinite(label_free.cv_results_["mean_test_score"]).all()
 
 
+def test_a_last_step_that_blows_the_weights_up_is_reported():
+    # One step, a finite loss, then weights so large that the outputs are
+    # inf/NaN: every prediction would have been NaN (argmax: class 0).
+    import torch
+
+    _, _, Xt, yt = blobs(n=30)
+    clf = TransferClassifier(
+        optimizer=torch.optim.SGD, lr=1e30, max_epochs=1, random_state=0
+    )
+    with pytest.raises(NonFiniteLossError, match="outputs are not finite"):
+        clf.fit(Xt, yt)
+    with pytest.raises(NotFittedError):
+        clf.predict(Xt)
+
+
+def test_source_weights_giving_nan_are_reported_without_training():
+    _, _, Xt, yt = blobs(n=30)
+    source = TransferClassifier(max_epochs=1, random_state=0).fit(Xt, yt)
+    state = {k: v.clone() for k, v in source.module_.state_dict().items()}
+    state["layers.1.weight"][0, 0] = float("nan")
+    clf = TransferClassifier(source=state, max_epochs=0)  # source only
+    with pytest.raises(NonFiniteLossError, match="outputs are not finite"):
+        clf.fit(Xt, yt)
+
+
+def test_adaptation_weight_without_an_adaptation_loss_warns():
+    # Said, not refused: a grid over adaptation=[None, DANN()] and
+    # adaptation_weight must still fit its None candidates.
+    _, _, Xt, yt = blobs(n=30)
+    with pytest.warns(
+        UserWarning, match=r"adaptation_weight=0.5 .* adaptation is None"
+    ):
+        TransferClassifier(adaptation_weight=0.5, max_epochs=1).fit(Xt, yt)
+    with pytest.warns(UserWarning, match="adaptation is None"):
+        TransferRegressor(adaptation_weight=0.0, max_epochs=1).fit(Xt, yt * 1.0)
+
+
 def test_regressor_reports_a_non_finite_loss_too():
     _, _, Xt, yt = blobs()
     with pytest.raises(ValueError, match="lr must be"):

@@ -6,7 +6,14 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold
 
 from sktransfer import Source, TransferClassifier, TransferRegressor
-from sktransfer.adaptation import DeepCORAL
+from sktransfer.adaptation import (
+    CDAN,
+    MCC,
+    SHOT,
+    DeepCORAL,
+    InformationMaximization,
+    MeanTeacher,
+)
 from sktransfer.models import LeNet
 
 
@@ -138,3 +145,18 @@ def test_lenet_regressor_on_images_uses_the_frozen_prefix(digits):
     cv = KFold(3)
     search = GridSearchCV(reg, {"lr": [1e-3, 1e-2]}, scoring="r2", cv=cv).fit(X, y)
     assert np.isfinite(search.best_score_)
+
+
+@pytest.mark.parametrize(
+    "loss", [InformationMaximization(), MCC(), SHOT(), MeanTeacher(), CDAN()]
+)
+@pytest.mark.parametrize("n_outputs", [1, 2])
+def test_losses_on_class_probabilities_are_refused(loss, n_outputs):
+    # A softmax over regression outputs: with one output the loss was always
+    # 0 (a fit that adapted nothing), with two it mixed unrelated targets.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(20, 3)).astype(np.float32)
+    y = X[:, :n_outputs]
+    clf = TransferRegressor(source=Source(X=X, y=y), adaptation=loss, max_epochs=1)
+    with pytest.raises(ValueError, match="reads the network's outputs as class"):
+        clf.fit(X + 1, y)

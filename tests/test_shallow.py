@@ -290,6 +290,16 @@ def test_bad_regularization_is_refused(domains, reg):
         CORAL(Xt, regularization=reg).fit(Xs)
 
 
+def test_covariances_that_overflow_are_refused(domains):
+    # Finite values whose squares overflow float64: eigh met inf before.
+    Xs, Xt = domains
+    huge = np.asarray(Xt, dtype=np.float64) * 1e200
+    with pytest.raises(ValueError, match="covariance of X_target overflows"):
+        CORAL(huge).fit(Xs)
+    with pytest.raises(ValueError, match=r"covariance of X \(the source rows\)"):
+        CORAL(Xt).fit(np.asarray(Xs, dtype=np.float64) * 1e200)
+
+
 def test_bad_center_is_refused(domains):
     Xs, Xt = domains
     with pytest.raises(ValueError, match="center must be True or False"):

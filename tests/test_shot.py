@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from sktransfer import Source, TransferClassifier
-from sktransfer.adaptation import DANN, SHOT, InformationMaximization
+from sktransfer.adaptation import DANN, SHOT, AdaptationLoss, InformationMaximization
 from sktransfer.adaptation.shot import cluster_centroids, nearest_centroid
 
 
@@ -180,15 +180,53 @@ def test_labelled_rows_without_weight_leave_nothing_to_train(source):
     assert np.isfinite(clf.history_[-1]["train_loss"])
 
 
+class TargetFeatures(AdaptationLoss):
+    """A target-only loss on features, not on class probabilities."""
+
+    needs_source_data = False
+
+    def loss(self, source, target, *, module, progress):
+        return target.pow(2).mean()
+
+
 def test_regressors_still_need_source_rows():
     from sktransfer import TransferRegressor
 
     X = np.random.RandomState(0).normal(size=(30, 3)).astype(np.float32)
     source = TransferRegressor(max_epochs=1, random_state=0).fit(X, X[:, 0])
     with pytest.raises(ValueError, match="needs labelled source data"):
+        TransferRegressor(source=source, adaptation=TargetFeatures(), max_epochs=1).fit(
+            X, X[:, 0]
+        )
+    # A loss on class probabilities is refused first: it means nothing there.
+    with pytest.raises(ValueError, match="reads the network's outputs as class"):
         TransferRegressor(
             source=source, adaptation=InformationMaximization(), max_epochs=1
         ).fit(X, X[:, 0])
+
+
+def test_target_labels_the_source_does_not_predict_are_refused(source):
+    # The source predicts {0, 1}; its kept head would read output 1 as 7.
+    _, _, Xt, _ = blobs(n=40)
+    y = unlabelled(len(Xt))
+    y[:3], y[3:6] = 0, 7
+    with pytest.raises(ValueError, match=r"y has labels \[7\] that the source"):
+        TransferClassifier(source=source, adaptation=SHOT(), max_epochs=1).fit(Xt, y)
+    # Saying what the outputs stand for is the way out.
+    clf = TransferClassifier(
+        source=source, adaptation=SHOT(), classes=[0, 7], max_epochs=1
+    ).fit(Xt, y)
+    np.testing.assert_array_equal(clf.classes_, [0, 7])
+
+
+def test_one_labelled_class_from_a_state_dict_asks_for_classes(source):
+    # Five rows of one label are one class, not five: classes= is needed.
+    _, _, Xt, _ = blobs(n=40)
+    y = unlabelled(len(Xt))
+    y[:5] = 0
+    state = {k: v.clone() for k, v in source.module_.state_dict().items()}
+    with pytest.raises(ValueError, match="too few labelled target rows.*classes="):
+        TransferClassifier(source=state, adaptation=SHOT(), max_epochs=1).fit(Xt, y)
 
 
 def test_each_step_says_which_target_rows_it_drew():

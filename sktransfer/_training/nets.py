@@ -30,7 +30,35 @@ from .regularized import Regularized as _Regularized
 
 
 class NonFiniteLossError(FloatingPointError):
-    """Training produced a NaN or infinite loss."""
+    """Training produced a NaN or infinite loss, or a network whose outputs
+    are not finite."""
+
+
+def check_finite_outputs(net, X) -> None:
+    """Refuse a fitted ``net`` whose outputs for ``X`` (a batch of the
+    training rows) are not finite.
+
+    :class:`NonFiniteGuard` sees the loss *before* each step: the last step
+    can still blow the weights up (a huge ``lr``), and a source's weights
+    may give NaN with ``max_epochs=0``. Every prediction of such a network
+    would be NaN, or a label read from NaN, without a word.
+    """
+    out = net.forward(X)
+    outs = out if isinstance(out, tuple | list) else (out,)
+    if all(
+        bool(torch.isfinite(o).all())
+        for o in outs
+        if isinstance(o, torch.Tensor) and o.is_floating_point()
+    ):
+        return
+    raise NonFiniteLossError(
+        "fit ended with a network whose outputs are not finite (NaN or "
+        "infinity) for the training rows, so its predictions would be "
+        "meaningless: its weights grew too large or became NaN (the last "
+        "step can do it after a finite loss). Lower lr, check that the "
+        "inputs are finite and of a sensible scale, and that the source's "
+        "weights are finite."
+    )
 
 
 class NonFiniteGuard(Callback):

@@ -10,7 +10,7 @@ import torch
 from sklearn.base import BaseEstimator
 from torch import nn
 
-from .._params import InstanceOf, check_params
+from .._params import InstanceOf, InvalidParameterError, check_params
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,10 @@ class AdaptationLoss(BaseEstimator):
     #: puts out (``layer=-1`` then means what the network's head reads).
     reads_layer_input: ClassVar[bool] = False
 
+    #: Whether the loss reads the network's outputs as class scores (a
+    #: softmax over them): meaningless for a regressor's outputs.
+    reads_class_probabilities: ClassVar[bool] = False
+
     #: Rules for the parameters (see ``sktransfer._params``); a subclass
     #: extends them with its own: ``{**AdaptationLoss._constraints, ...}``.
     _constraints: ClassVar[dict] = {
@@ -147,6 +151,14 @@ class AdaptationLoss(BaseEstimator):
     def check_params(self, prefix: str = "adaptation__") -> None:
         """Raise a clear error for a parameter outside its rules."""
         check_params(self, self._constraints, prefix)
+        # The default batch_loss hands the features at ``layer`` to ``loss``.
+        reads_features = type(self).batch_loss is AdaptationLoss.batch_loss
+        if reads_features and self.layer is None:
+            raise InvalidParameterError(
+                f"{prefix}layer must be an int (a block index) or a str (a "
+                f"module name) for {type(self).__name__}, which reads the "
+                "features at a layer; got None."
+            )
 
     def build(self, n_features: int) -> nn.Module | None:
         """The trainable parts of the loss for features of ``n_features``."""

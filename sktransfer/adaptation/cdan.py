@@ -153,6 +153,8 @@ class CDAN(AdaptationLoss):
     True
     """
 
+    reads_class_probabilities = True  # conditions on softmax(logits)
+
     _constraints = {
         **AdaptationLoss._constraints,
         # The critic reads features: a layer is needed.

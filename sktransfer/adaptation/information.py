@@ -50,6 +50,7 @@ class InformationMaximization(AdaptationLoss):
     """
 
     needs_source_data = False  # target predictions only
+    reads_class_probabilities = True
 
     _constraints = {**AdaptationLoss._constraints, "diversity": Interval(Real, 0)}
 

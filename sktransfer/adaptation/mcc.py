@@ -56,6 +56,7 @@ class MCC(AdaptationLoss):
     """
 
     needs_source_data = False  # target predictions only
+    reads_class_probabilities = True
 
     _constraints = {
         **AdaptationLoss._constraints,

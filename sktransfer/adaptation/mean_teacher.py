@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._params import Interval, IsCallable, Options
+from .._params import Interval, InvalidParameterError, IsCallable, Options
 from .base import AdaptationLoss, DomainBatch
 
 
@@ -45,10 +45,13 @@ class MeanTeacher(AdaptationLoss):
         Unused: the loss reads the networks' outputs, not features.
     ema : float, default=0.99
         Weight of the teacher's old weights in each update, in ``[0, 1]``.
-        Buffers (batch-norm statistics) are copied from the student.
+        Buffers (batch-norm statistics) are copied from the student. ``1``
+        keeps the teacher at the starting network, so it goes with
+        ``predict_with="student"`` only.
     threshold : float, default=0.968
-        Teacher confidence a target row needs to count, in ``[0, 1]``; the
-        paper's value for ten classes.
+        Teacher confidence a target row needs to count (its highest
+        probability must exceed it), in ``[0, 1)``; the paper's value for
+        ten classes.
     class_balance : float, default=0.005
         Weight of the class-balance term; ``0`` leaves it out.
     augment : callable, default=None
@@ -91,12 +94,14 @@ class MeanTeacher(AdaptationLoss):
     """
 
     needs_source_data = False  # target predictions only
+    reads_class_probabilities = True
     default_weight = 3.0  # the paper's; the consistency term is small
 
     _constraints = {
         "layer": [None],
         "ema": Interval(Real, 0, 1),
-        "threshold": Interval(Real, 0, 1),
+        # No probability exceeds 1: threshold=1 would count no row at all.
+        "threshold": Interval(Real, 0, 1, open_high=True),
         "class_balance": Interval(Real, 0),
         "augment": [None, IsCallable()],
         "predict_with": Options("teacher", "student", text='"teacher" or "student"'),
@@ -117,6 +122,16 @@ class MeanTeacher(AdaptationLoss):
         self.class_balance = class_balance
         self.augment = augment
         self.predict_with = predict_with
+
+    def check_params(self, prefix: str = "adaptation__") -> None:
+        super().check_params(prefix)
+        if self.ema == 1 and self.predict_with == "teacher":
+            raise InvalidParameterError(
+                f"{prefix}ema=1 never updates the teacher, so "
+                f'{prefix}predict_with="teacher" would return the network as '
+                "it was before training; use ema < 1 (e.g. 0.99) or "
+                'predict_with="student".'
+            )
 
     def build_for(self, network: nn.Module, n_features: int | None) -> nn.Module:
         teacher = copy.deepcopy(network)

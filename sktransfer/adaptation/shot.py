@@ -132,6 +132,7 @@ class SHOT(AdaptationLoss):
     """
 
     needs_source_data = False  # target rows and the source's weights only
+    reads_class_probabilities = True
     reads_layer_input = True  # the features the head reads
 
     _constraints = {
