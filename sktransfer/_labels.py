@@ -25,6 +25,36 @@ def marked(y: np.ndarray, marker) -> np.ndarray:
     return np.array([test(v) and v == marker for v in y.tolist()], dtype=bool)
 
 
+def check_marker_type(y: np.ndarray, marker) -> None:
+    """Refuse ``y`` whose entries spell ``marker`` in another type (the
+    string ``"-1"`` against ``unlabelled=-1``): :func:`marked` would read
+    them as a class named ``"-1"``, silently, instead of as unlabelled."""
+    y = np.asarray(y)
+    if marker is None or not len(y) or y.dtype.kind not in "OUSiuf":
+        return
+    spelled = str(marker)
+    if isinstance(marker, str):
+        try:
+            spelled = str(float(marker))
+        except ValueError:
+            return  # no number spells it
+        values = [v for v in y.tolist() if isinstance(v, Real)]
+        clash = [v for v in values if str(float(v)) == spelled]
+    else:
+        clash = [v for v in y.tolist() if isinstance(v, str) and v == spelled]
+    if clash and not marked(y, marker).any():
+        kinds = (
+            ("number", "string") if isinstance(marker, str) else ("string", "number")
+        )
+        raise ValueError(
+            f"y holds {clash[0]!r}, a {kinds[0]}, but unlabelled={marker!r} is "
+            f"a {kinds[1]}, so those rows would be read as a class, not as "
+            "unlabelled. Give y and unlabelled the same type (e.g. "
+            "unlabelled='-1' for string labels), or another marker if that "
+            "value is a class."
+        )
+
+
 def retyped(y: np.ndarray) -> np.ndarray:
     """An object array of only ints (or only strings), as the plain array it
     would be without the marker, so that it reads as class labels."""

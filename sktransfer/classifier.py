@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from ._input import validate_samples
-from ._labels import check_source_labels, marked, retyped
+from ._labels import check_marker_type, check_source_labels, marked, retyped
 from ._params import InstanceOf, Interval
 from ._supervised import NetworkEstimator
 from .source import ResolvedSource
@@ -334,6 +334,7 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
             X = X.copy()
         # The marker means "unlabelled" only with source data to learn from.
         self._marker = self.unlabelled if across else None
+        check_marker_type(y, self._marker)
         unlabelled = marked(y, self._marker)
         # The labels left, typed as they would be without the marker.
         y_labelled = retyped(y[~unlabelled]) if unlabelled.any() else y

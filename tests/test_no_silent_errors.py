@@ -19,6 +19,7 @@ from sktransfer import (
     Source,
     TransferClassifier,
     TransferRegressor,
+    TransferSelector,
     information_maximization_score,
 )
 from sktransfer._training.nets import NonFiniteLossError
@@ -86,6 +87,25 @@ def test_minus_one_as_a_class_is_not_read_as_unlabelled():
     np.testing.assert_array_equal(clf.fit(Xt, y).classes_, [0, 1])
     with pytest.raises(ValueError, match="classes contains -1"):
         TransferClassifier(source=Source(X=Xs, y=ys), classes=[-1, 0, 1]).fit(Xt, yt)
+
+
+def test_the_marker_spelled_in_another_type_is_not_read_as_a_class():
+    # String labels with "-1" meant as unlabelled, against the int marker -1:
+    # "-1" would otherwise be a class, silently.
+    Xs, ys, Xt, yt = blobs(labels=("a", "b"))
+    y = yt.astype(object)
+    y[10:] = "-1"
+    with pytest.raises(ValueError, match=r"y holds '-1', a string, but unlabelled=-1"):
+        TransferClassifier(source=Source(X=Xs, y=ys), max_epochs=1).fit(Xt, y)
+    clf = TransferClassifier(source=Source(X=Xs, y=ys), unlabelled="-1", max_epochs=1)
+    np.testing.assert_array_equal(clf.fit(Xt, y).classes_, ["a", "b"])
+    Xs, ys, Xt, yt = blobs()
+    y = yt.copy()
+    y[10:] = -1
+    with pytest.raises(ValueError, match=r"y holds -1, a number, but unlabelled='-1'"):
+        TransferClassifier(source=Source(X=Xs, y=ys), unlabelled="-1").fit(Xt, y)
+    with pytest.raises(ValueError, match="unlabelled='-1'"):
+        TransferSelector([TransferClassifier(max_epochs=1)], unlabelled="-1").fit(Xt, y)
 
 
 # 3. Source rows do not pass through a Pipeline ------------------------------

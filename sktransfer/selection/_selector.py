@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._labels import marked
+from .._labels import check_marker_type, marked
 from .._params import InstanceOf, Interval, IsCallable, Options, check_params
 from ..metrics._ensemble import ensemble_agreement
 from ..metrics._scorers import log_me_scorer, soft_neighborhood_density_score
@@ -185,6 +185,7 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 f"are {[name for name, _ in named]}."
             )
         y = np.asarray(y)
+        check_marker_type(y, self.unlabelled)
         labelled = ~marked(y, self.unlabelled)
         if len(np.unique(y[labelled])) >= 2:
             rows, best = self._with_labels(named, X, y, labelled)
