@@ -30,7 +30,12 @@ def check_marker_type(y: np.ndarray, marker) -> None:
     string ``"-1"`` against ``unlabelled=-1``): :func:`marked` would read
     them as a class named ``"-1"``, silently, instead of as unlabelled."""
     y = np.asarray(y)
-    if marker is None or not len(y) or y.dtype.kind not in "OUSiuf":
+    if marker is None or not len(y):
+        return
+    # Only an object array mixes types; a plain one holds the marker's type
+    # (nothing to spell it otherwise) or the other one (which may).
+    other = "iuf" if isinstance(marker, str) else "US"
+    if y.dtype.kind not in "O" + other:
         return
     spelled = str(marker)
     if isinstance(marker, str):
