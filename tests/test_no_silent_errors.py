@@ -336,6 +336,17 @@ def test_adaptation_weight_without_an_adaptation_loss_warns():
         TransferClassifier(adaptation_weight=0.5, max_epochs=1).fit(Xt, yt)
     with pytest.warns(UserWarning, match="adaptation is None"):
         TransferRegressor(adaptation_weight=0.0, max_epochs=1).fit(Xt, yt * 1.0)
+    # The reason it is a warning: a grid over both still fits every candidate.
+    Xs, ys, Xt, yt = blobs(n=40)
+    search = GridSearchCV(
+        TransferClassifier(source=Source(X=Xs, y=ys), max_epochs=1, random_state=0),
+        {"adaptation": [None, DANN()], "adaptation_weight": [0.3, 1.0]},
+        cv=KFold(2),
+        error_score="raise",
+    )
+    with pytest.warns(UserWarning, match="adaptation is None"):
+        search.fit(Xt, yt)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 
 
 def test_regressor_reports_a_non_finite_loss_too():
