@@ -17,9 +17,9 @@ def marked(y: np.ndarray, marker) -> np.ndarray:
     if isinstance(marker, Real):
         if y.dtype.kind in "iuf":
             return y == marker
-        test = lambda v: isinstance(v, Real) and not isinstance(v, bool)  # noqa: E731
+        test = _is_number
     else:
-        test = lambda v: isinstance(v, str)  # noqa: E731
+        test = _is_str
     if y.dtype.kind not in "OUS":
         return np.zeros(len(y), dtype=bool)
     return np.array([test(v) and v == marker for v in y.tolist()], dtype=bool)
@@ -37,17 +37,15 @@ def check_marker_type(y: np.ndarray, marker) -> None:
     other = "iuf" if isinstance(marker, str) else "US"
     if y.dtype.kind not in "O" + other:
         return
-    spelled = str(marker)
     if isinstance(marker, str):
         try:
-            spelled = str(float(marker))
+            number = float(marker)
         except ValueError:
             return  # no number spells it
-        values = [v for v in y.tolist() if isinstance(v, Real)]
-        clash = [v for v in values if str(float(v)) == spelled]
+        clash = [v for v in y.tolist() if _is_number(v) and v == number]
     else:
-        clash = [v for v in y.tolist() if isinstance(v, str) and v == spelled]
-    if clash and not marked(y, marker).any():
+        clash = [v for v in y.tolist() if _is_str(v) and v == str(marker)]
+    if clash:
         kinds = (
             ("number", "string") if isinstance(marker, str) else ("string", "number")
         )
@@ -74,6 +72,10 @@ def retyped(y: np.ndarray) -> np.ndarray:
 
 def _is_int(v) -> bool:
     return isinstance(v, Integral) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, Real) and not isinstance(v, bool)
 
 
 def _is_str(v) -> bool:

@@ -117,7 +117,7 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         the digit benchmarks (1 for most losses; 0.3 for
         :class:`~sktransfer.adaptation.DANN`, 3 for
         :class:`~sktransfer.adaptation.MeanTeacher`).
-        A number without an ``adaptation`` loss is refused, not ignored.
+        A number without an ``adaptation`` loss is ignored, with a warning.
     regularization : Regularization, default=None
         A penalty added to the training loss that keeps fine-tuning on few
         labels close to what was transferred:

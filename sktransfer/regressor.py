@@ -63,7 +63,7 @@ class TransferRegressor(RegressorMixin, NetworkEstimator):
         ``default_weight``, a weight that does not fall below source only on
         the digit benchmarks (1 for most losses; 0.3 for
         :class:`~sktransfer.adaptation.DANN`).
-        A number without an ``adaptation`` loss is refused, not ignored.
+        A number without an ``adaptation`` loss is ignored, with a warning.
     regularization : Regularization, default=None
         A penalty added to the training loss, e.g.
         :class:`~sktransfer.regularization.L2SP` (see

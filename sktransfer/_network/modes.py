@@ -97,13 +97,19 @@ def capture(
 
 def output_size(
     module: nn.Module, layer: str, example: torch.Tensor, *, inputs: bool = False
-) -> int:
+) -> tuple[int, int | None]:
     """Number of values per sample that ``layer`` outputs (with ``inputs``:
-    takes in) for ``example``."""
+    takes in) for ``example``, and the network's number of outputs (``None``
+    unless it returns one 2-D tensor), from one forward pass."""
     with (
         capture(module, layer, first_only=True, inputs=inputs) as out,
         eval_mode(module),
     ):
         with torch.no_grad():
-            module(example)
-    return int(out[0][0].numel())
+            result = module(example)
+    n_outputs = (
+        result.shape[1]
+        if isinstance(result, torch.Tensor) and result.ndim == 2
+        else None
+    )
+    return int(out[0][0].numel()), n_outputs

@@ -12,12 +12,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from skorch.callbacks import PassthroughScoring
 
 from .._network import PreparedNetwork
 from .._network.blocks import resolve_layer
-from .._network.modes import eval_mode, output_size
+from .._network.modes import output_size
 from ..adaptation.base import AdaptationLoss
 from ..adaptation.objective import DomainSetup
 from ..regularization import Regularization
@@ -152,13 +151,13 @@ class AcrossDomains(Strategy):
         adaptation, layer, n_features = training.adaptation, None, None
         if adaptation is not None and adaptation.layer is not None:
             layer = resolve_layer(prepared.module, prepared.blocks, adaptation.layer)
-            n_features = output_size(
+            n_features, n_outputs = output_size(
                 prepared.module,
                 layer,
                 prepared.example,
                 inputs=adaptation.reads_layer_input,
             )
-            _check_reads_logits(prepared, adaptation, n_features)
+            _check_reads_logits(adaptation, n_features, n_outputs)
         X_source = training.source_data[0]
         batch_size = training.net_params["batch_size"]
         steps = math.ceil(max(len(X_source), len(X)) / batch_size)
@@ -176,22 +175,20 @@ class AcrossDomains(Strategy):
 
 
 def _check_reads_logits(
-    prepared: PreparedNetwork, adaptation: AdaptationLoss, n_features: int
+    adaptation: AdaptationLoss, n_features: int, n_outputs: int | None
 ) -> None:
     """A loss that reads class scores from the features at its ``layer``
     (InformationMaximization, MCC) must get the logits there: as many values
     as the network has outputs, not a hidden layer's softmax."""
-    if not adaptation.reads_class_probabilities or (
-        type(adaptation).batch_loss is not AdaptationLoss.batch_loss
+    if (
+        not adaptation.reads_class_probabilities
+        or not adaptation.reads_features()
+        or n_outputs in (None, n_features)
     ):
-        return
-    with eval_mode(prepared.module), torch.no_grad():
-        out = prepared.module(prepared.example)
-    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[1] == n_features:
         return
     raise ValueError(
         f"adaptation__layer={adaptation.layer!r}: {type(adaptation).__name__} "
         "reads class scores (logits) there, but that layer gives "
-        f"{n_features} values per sample and the network has {out.shape[1]} "
+        f"{n_features} values per sample and the network has {n_outputs} "
         "outputs; use layer=-1 (the network's last block)."
     )

@@ -151,14 +151,18 @@ class AdaptationLoss(BaseEstimator):
     def check_params(self, prefix: str = "adaptation__") -> None:
         """Raise a clear error for a parameter outside its rules."""
         check_params(self, self._constraints, prefix)
-        # The default batch_loss hands the features at ``layer`` to ``loss``.
-        reads_features = type(self).batch_loss is AdaptationLoss.batch_loss
-        if reads_features and self.layer is None:
+        if self.reads_features() and self.layer is None:
             raise InvalidParameterError(
                 f"{prefix}layer must be an int (a block index) or a str (a "
                 f"module name) for {type(self).__name__}, which reads the "
                 "features at a layer; got None."
             )
+
+    @classmethod
+    def reads_features(cls) -> bool:
+        """Whether the loss reads the features at ``layer``: the default
+        ``batch_loss`` hands them to ``loss``; an override may read others."""
+        return cls.batch_loss is AdaptationLoss.batch_loss
 
     def build(self, n_features: int) -> nn.Module | None:
         """The trainable parts of the loss for features of ``n_features``."""
