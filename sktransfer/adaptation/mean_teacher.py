@@ -40,10 +40,15 @@ class MeanTeacher(AdaptationLoss):
     in ``net_.critic_``.
 
     The teacher averages over many steps, so the method wants a longer
-    schedule than the other losses: on the digit benchmarks it leads at the
-    paper's (and the library's default) ``lr=1e-3`` for 10 epochs, and trails
-    information maximisation at ``lr=1e-4`` for 5
-    (``python -m benchmarks --only adaptation_mean_teacher``).
+    schedule than the other losses. On the digit benchmarks, at the paper's
+    (and the library's default) ``lr=1e-3``, it kept improving up to 40
+    epochs, the longest tried, and leads every other method there; at
+    ``lr=1e-4`` for 5 epochs it trails information maximisation
+    (``python -m benchmarks --only adaptation_mean_teacher``). To choose the
+    number of epochs without target labels, fit a few and keep the one whose
+    target predictions score highest on
+    :func:`~sktransfer.metrics.information_maximization_score` (what that
+    benchmark's "epochs by IM score" row does).
 
     Parameters
     ----------
