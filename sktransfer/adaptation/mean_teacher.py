@@ -41,7 +41,7 @@ class MeanTeacher(AdaptationLoss):
 
     The teacher averages over many steps, so the method wants a longer
     schedule than the other losses. On the digit benchmarks, at the paper's
-    (and the library's default) ``lr=1e-3``, it kept improving up to 40
+    (and the library's default) ``lr=1e-3``, it was most accurate at 40
     epochs, the longest tried, and leads every other method there; at
     ``lr=1e-4`` for 5 epochs it trails information maximisation
     (``python -m benchmarks --only adaptation_mean_teacher``). To choose the
