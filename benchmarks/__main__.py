@@ -32,6 +32,8 @@ BENCHMARKS = {
     "adaptation_defaults": adaptation.run_defaults,
     "adaptation_skada_new_losses": adaptation.run_skada_new_losses,
     "adaptation_oracle": adaptation.run_oracle,
+    "adaptation_ceiling": adaptation.run_ceiling,
+    "adaptation_few_shot_teacher": adaptation.run_few_shot_teacher,
     "features_prefix": features_prefix.run,
     "features_layout": features_prefix.run_layout,
     "federated": federated.run,
