@@ -698,7 +698,8 @@ def run_skada_new_losses(quick: bool = False, seeds: int = 1) -> Table:
 def run_oracle(quick: bool = False, seeds: int = 1) -> Table:
     """The fully labelled reference of MNIST(10k) -> USPS at the short
     schedule (not a ceiling: the 40-epoch mean teacher of
-    :func:`run_mean_teacher` passes it without a label): the
+    :func:`run_mean_teacher` passes it without a label; :func:`run_ceiling`
+    trains on every label at the mean teacher's schedule): the
     pretrained source fine-tuned on *all* 7291 labelled USPS train images
     (the unsupervised rows use none of those labels), with the settings of
     :func:`run` (Adam 1e-4, batch 128, augmentation) for ``epochs`` and 3x
