@@ -784,6 +784,14 @@ def run_oracle(quick: bool = False, seeds: int = 1) -> Table:
     return table
 
 
+def _joint_description(pre_epochs: int, target_rows: str) -> str:
+    return (
+        f"MNIST(10k) -> USPS, LeNet pretrained on the source ({pre_epochs} epochs, "
+        f"affine augmentation), then trained jointly with the source rows on "
+        f"{target_rows} (lambda = 1), affine augmentation."
+    )
+
+
 def run_ceiling(quick: bool = False, seeds: int = 1) -> Table:
     """What full supervision reaches on MNIST(10k) -> USPS at the mean
     teacher's schedules: the pretrained source trained jointly with the source
@@ -800,10 +808,8 @@ def run_ceiling(quick: bool = False, seeds: int = 1) -> Table:
     schedules = (1,) if quick else TEACHER_EPOCHS[1:]
     table = Table(
         "adaptation_ceiling",
-        f"MNIST(10k) -> USPS, LeNet pretrained on the source ({pre_epochs} epochs, "
-        f"affine augmentation), then trained jointly with the source rows on all "
-        f"labelled USPS train rows (lambda = 1), Adam lr {TEACHER_LR}, batch "
-        f"{batch} + {batch}, affine augmentation, for "
+        _joint_description(pre_epochs, "all labelled USPS train rows")
+        + f" Adam lr {TEACHER_LR}, batch {batch} + {batch}, for "
         f"{' and '.join(map(str, schedules))} epochs; accuracy (%) on USPS test "
         f"(2007), {seeds} seed(s). Quick mode: {quick}.",
         quick=quick,
@@ -851,11 +857,9 @@ def run_few_shot_teacher(quick: bool = False, seeds: int = 1) -> Table:
     n_epochs = 1 if quick else TEACHER_EPOCHS[-1]
     table = Table(
         "adaptation_few_shot_teacher",
-        f"MNIST(10k) -> USPS, k=10 labelled USPS train rows per class, no "
-        f"unlabelled row; LeNet pretrained on the source ({pre_epochs} epochs, "
-        f"affine augmentation), then trained jointly with the source rows "
-        f"(lambda = 1), batch {batch} source rows + the labelled rows, affine "
-        f"augmentation; 'joint': Adam lr {lr}, {epochs} epochs; 'mean teacher': "
+        _joint_description(pre_epochs, "k=10 labelled USPS train rows per class")
+        + f" No unlabelled row; batch {batch} source rows + the labelled rows;"
+        f" 'joint': Adam lr {lr}, {epochs} epochs; 'mean teacher': "
         f"Adam lr {TEACHER_LR}, {n_epochs} epochs, MeanTeacher (threshold "
         f"0.968, class_balance 0.005, ema 0.99, RandomAffine views) on the "
         f"labelled rows, predictions from the teacher. Accuracy (%) on USPS "
