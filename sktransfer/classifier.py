@@ -242,6 +242,17 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         One row per parameter: its block, shape, the source tensor's shape,
         ``status`` (``"transferred"`` or ``"fresh"``) and ``trainable``.
 
+    Notes
+    -----
+    ``Pipeline``, ``GridSearchCV`` and ``cross_val_score`` pass ``y`` as it
+    is. scikit-learn's ``VotingClassifier``, ``StackingClassifier`` and
+    ``BaggingClassifier`` do not: they re-code the labels as ``0..m-1``
+    before fitting their members. The unlabelled marker then becomes a
+    class, and a target missing one of the source's classes gets its labels
+    shifted against the source's, and the member cannot tell. To ensemble
+    transfer classifiers, fit them yourself and average their
+    ``predict_proba`` (their ``classes_`` agree when they share the source).
+
     See Also
     --------
     sktransfer.models.LeNet : A CNN for 28x28 digit images to transfer.

@@ -366,3 +366,25 @@ def test_the_shared_source_cannot_be_changed_through_an_estimator(tabular_source
         est.set_params(source__lr=0.5)
     assert tabular_source.lr == 1e-3
     assert get_tags(est).input_tags.three_d_array  # images are accepted
+
+
+def test_hand_averaged_ensemble_keeps_the_labels_meta_estimators_recode():
+    # VotingClassifier & co. re-code y as 0..m-1 (the docstring's Notes); the
+    # way it recommends, averaging members that share the source, keeps the
+    # source's classes even when the target lacks one and has unlabelled rows.
+    rng = np.random.RandomState(0)
+    Xs = rng.normal(size=(150, 4)).astype(np.float32)
+    ys = (Xs[:, 0] > 0).astype(int) + (Xs[:, 1] > 0)  # classes 0, 1, 2
+    Xt, yt = Xs[:60] + 0.3, ys[:60].copy()
+    yt[yt == 1] = 2  # the target lacks class 1
+    yt[30:] = -1
+    source = Source(X=Xs, y=ys)
+    members = [
+        TransferClassifier(source=source, max_epochs=2, random_state=seed).fit(Xt, yt)
+        for seed in (0, 1)
+    ]
+    for member in members:
+        np.testing.assert_array_equal(member.classes_, [0, 1, 2])
+    proba = np.mean([member.predict_proba(Xt) for member in members], axis=0)
+    assert proba.shape == (60, 3)
+    assert set(members[0].classes_[proba.argmax(axis=1)]) <= {0, 1, 2}
