@@ -69,6 +69,15 @@ SELECTION_GRID = (0.3, 1.0, 3.0)
 LAMBDA_GRID = (0.3, 1.0, 3.0)
 
 
+def _joint(source: Source, *, seed, lr, epochs, batch) -> TransferClassifier:
+    """Our LeNet trained jointly with ``source``'s rows on labelled target
+    rows (lambda = 1), with the affine augmentation; unfitted."""
+    return TransferClassifier(
+        LeNet, source=source, target_weight=1.0, augment=augmentation(), lr=lr,
+        max_epochs=epochs, batch_size=batch, random_state=seed,
+    )  # fmt: skip
+
+
 def _fit_unlabelled(
     source: Source, X_target, loss, augment, *, seed, lr, epochs, batch, **kw
 ) -> TransferClassifier:
@@ -727,10 +736,7 @@ def run_oracle(quick: bool = False, seeds: int = 1) -> Table:
         y_few = np.full(len(Xt), -1)
         y_few[idx] = y_target[idx]
         source = Source(weights=pretrained, X=Xs, y=ys)
-        joint = TransferClassifier(
-            LeNet, source=source, target_weight=1.0, augment=augmentation(), lr=lr,
-            max_epochs=epochs, batch_size=batch, random_state=seed,
-        )  # fmt: skip
+        joint = _joint(source, seed=seed, lr=lr, epochs=epochs, batch=batch)
         # Without unlabelled rows: the 100 labelled ones only, jointly with
         # the source rows; at lambda = 1, and with lambda chosen by 3-fold CV
         # on those 100 rows (the source comes with every clone).
@@ -820,11 +826,9 @@ def run_ceiling(quick: bool = False, seeds: int = 1) -> Table:
         source = Source(weights=pretrained, X=Xs, y=ys)
         for n_epochs in schedules:
             start = time.perf_counter()
-            clf = TransferClassifier(
-                LeNet, source=source, target_weight=1.0, augment=augmentation(),
-                lr=TEACHER_LR, max_epochs=n_epochs, batch_size=batch,
-                random_state=seed,
-            ).fit(Xt, y_target)  # fmt: skip
+            clf = _joint(
+                source, seed=seed, lr=TEACHER_LR, epochs=n_epochs, batch=batch
+            ).fit(Xt, y_target)
             table.add(
                 name,
                 f"all {len(Xt)} target labels, joint with the source, lr "
@@ -870,11 +874,8 @@ def run_few_shot_teacher(quick: bool = False, seeds: int = 1) -> Table:
     for name, seed, data, pretrained in runs:
         Xs, ys, Xt, X_eval, y_eval, y_target = data
         idx = few_labels(y_target, 10, seed)
-        joint = TransferClassifier(
-            LeNet, source=Source(weights=pretrained, X=Xs, y=ys), target_weight=1.0,
-            augment=augmentation(), lr=lr, max_epochs=epochs, batch_size=batch,
-            random_state=seed,
-        )  # fmt: skip
+        source = Source(weights=pretrained, X=Xs, y=ys)
+        joint = _joint(source, seed=seed, lr=lr, epochs=epochs, batch=batch)
         clf = clone(joint).fit(Xt[idx], y_target[idx])
         table.add(
             name,
