@@ -11,6 +11,7 @@ import argparse
 
 from . import (
     adaptation,
+    ceiling,
     features_prefix,
     federated,
     mnist_usps,
@@ -34,6 +35,7 @@ BENCHMARKS = {
     "adaptation_oracle": adaptation.run_oracle,
     "adaptation_ceiling": adaptation.run_ceiling,
     "adaptation_few_shot_teacher": adaptation.run_few_shot_teacher,
+    "adaptation_ceiling_networks": ceiling.run,
     "features_prefix": features_prefix.run,
     "features_layout": features_prefix.run_layout,
     "federated": federated.run,

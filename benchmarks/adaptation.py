@@ -69,21 +69,34 @@ SELECTION_GRID = (0.3, 1.0, 3.0)
 LAMBDA_GRID = (0.3, 1.0, 3.0)
 
 
-def _joint(source: Source, *, seed, lr, epochs, batch) -> TransferClassifier:
-    """Our LeNet trained jointly with ``source``'s rows on labelled target
-    rows (lambda = 1), with the affine augmentation; unfitted."""
+def _joint(
+    source: Source, *, seed, lr, epochs, batch, module=LeNet, **kw
+) -> TransferClassifier:
+    """``module`` (our LeNet) trained jointly with ``source``'s rows on
+    labelled target rows (lambda = 1), with the affine augmentation; unfitted."""
     return TransferClassifier(
-        LeNet, source=source, target_weight=1.0, augment=augmentation(), lr=lr,
-        max_epochs=epochs, batch_size=batch, random_state=seed,
+        module, source=source, target_weight=1.0, augment=augmentation(), lr=lr,
+        max_epochs=epochs, batch_size=batch, random_state=seed, **kw,
     )  # fmt: skip
 
 
 def _fit_unlabelled(
-    source: Source, X_target, loss, augment, *, seed, lr, epochs, batch, **kw
+    source: Source,
+    X_target,
+    loss,
+    augment,
+    *,
+    seed,
+    lr,
+    epochs,
+    batch,
+    module=LeNet,
+    **kw,
 ) -> TransferClassifier:
-    """Our LeNet adapted to the unlabelled target rows from ``source``."""
+    """``module`` (our LeNet) adapted to the unlabelled target rows from
+    ``source``."""
     return TransferClassifier(
-        LeNet,
+        module,
         source=source,
         adaptation=loss,
         augment=augment,
@@ -189,14 +202,23 @@ _TIMED = (("dann", DANN), ("deep_coral", DeepCORAL), ("dan", MMD))
 
 
 def _runs(
-    table: Table, quick: bool, seeds: int, batch: int, pre_epochs: int, only=None
+    table: Table,
+    quick: bool,
+    seeds: int,
+    batch: int,
+    pre_epochs: int,
+    only=None,
+    module=LeNet,
+    tag: str = "",
 ):
     """Per direction and seed: the data and the source pretrained on it.
 
     Yields ``(name, seed, (Xs, ys, Xt, X_eval, y_eval, y_target), pretrained)``;
     ``y_target`` (the target training labels) only serves to draw k labelled
     rows. Adds the "source only (pretrained)" row. ``only``: the directions
-    to run (default: both).
+    to run (default: both); ``module``: the network (default our LeNet),
+    ``tag``: appended to the setting's name in the table and in what is
+    yielded (to tell networks apart).
     """
     from . import skada_baseline as base
 
@@ -212,7 +234,7 @@ def _runs(
         for seed in range(seeds):
             start = time.perf_counter()
             pretrained = TransferClassifier(
-                LeNet,
+                module,
                 augment=augmentation(),
                 max_epochs=pre_epochs,
                 batch_size=batch,
@@ -223,10 +245,10 @@ def _runs(
                 f"{time.perf_counter() - start:.0f} s",
                 flush=True,
             )
-            table.add(
-                name, "source only (pretrained)", 100 * pretrained.score(X_eval, y_eval)
-            )
-            yield name, seed, (Xs, ys, Xt, X_eval, y_eval, y_target), pretrained
+            accuracy = 100 * pretrained.score(X_eval, y_eval)
+            table.add(name + tag, "source only (pretrained)", accuracy)
+            data = (Xs, ys, Xt, X_eval, y_eval, y_target)
+            yield name + tag, seed, data, pretrained
 
 
 def _description(epochs: int, lr: float, batch: int, seeds: int, quick: bool) -> str:
