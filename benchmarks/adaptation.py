@@ -129,6 +129,8 @@ def _time_against_skada(
     ``bfloat16=(X_eval, y_eval)``, ours also runs with
     ``precision="bfloat16"`` (channels-last), and the accuracy of both our
     precisions after these short fits is recorded (the median over repeats).
+    For DANN, the plain PyTorch loop of the same step runs in the same turns,
+    in both layouts: what a step costs on this network with no library.
     """
     from . import skada_baseline as base
 
@@ -147,12 +149,20 @@ def _time_against_skada(
         times = {variant: [] for variant in variants}
         accuracy = {variant: [] for variant in variants}
         theirs = []
+        # The floor: DANN as a bare PyTorch loop, in both layouts (DANN only).
+        loops = {"contiguous": [], "channels-last": []} if method == "dann" else {}
         for repeat in range(repeats):
             _, per_epoch = base.skada_fit_predict(
                 method, Xs, ys, X_target, epochs=epochs, batch_size=batch,
                 lr=lr, seed=repeat, init_state=init,
             )  # fmt: skip
             theirs.append(per_epoch / steps_skada)
+            for layout, loop_times in loops.items():
+                _, per_epoch = base.plain_dann_fit(
+                    Xs, ys, X_target, epochs=epochs, batch_size=batch, lr=lr,
+                    seed=repeat, channels_last=layout == "channels-last",
+                )  # fmt: skip
+                loop_times.append(per_epoch / steps_skada)
             for variant, settings in variants.items():
                 clf = _fit_unlabelled(
                     source, X_target, loss(), None, seed=repeat, lr=lr,
@@ -179,6 +189,12 @@ def _time_against_skada(
                           f"({'float32' if variant == 'auto' else variant}): {method}",
                           float(np.median(accuracy[variant])))  # fmt: skip
         mine, skada = np.median(ours), np.median(theirs)
+        for layout, loop_times in loops.items():
+            loop = np.median(loop_times)
+            table.add(name, f"ms per step, plain PyTorch loop ({layout}): {method}",
+                      1000 * loop, unit="ms")  # fmt: skip
+            table.add(name, f"time ratio plain PyTorch loop ({layout})/skada: "
+                      f"{method}", loop / skada, unit="ratio")  # fmt: skip
         label = f"{method}, no augmentation, {repeats}x{epochs} epochs alternated"
         table.add(name, f"ms per step, ours: {label}", 1000 * mine, unit="ms")
         table.add(name, f"ms per step, skada: {label}", 1000 * skada, unit="ms")
@@ -395,8 +411,10 @@ def run_mmd(quick: bool = False, seeds: int = 1) -> Table:
 
 def run_timing(quick: bool = False, seeds: int = 1) -> Table:
     """Only the alternated per-step timing against skada (DANN, Deep CORAL,
-    MMD/DAN), on the full data: a re-runnable speed check (~20 min), with
-    ours in float32 (both layouts) and in bfloat16.
+    MMD/DAN), on the full data: a re-runnable speed check (~25 min), with
+    ours in float32 (both layouts) and in bfloat16, and for DANN the floor
+    any library's step has on this network: the same DANN step written as a
+    bare PyTorch loop (``skada_baseline.plain_dann_fit``), in both layouts.
 
     The source is pretrained for one epoch: the weights do not change the
     time of a step.
@@ -409,8 +427,9 @@ def run_timing(quick: bool = False, seeds: int = 1) -> Table:
         f"{batch} source + {batch} target rows, no augmentation; ours in float32 "
         "(channels-last, and contiguous) and with precision='bfloat16' "
         "(channels-last, and contiguous), with the accuracy of both our "
-        "precisions (channels-last) after these "
-        f"short fits. Quick mode: {quick}.",
+        "precisions (channels-last) after these short fits; for DANN also a "
+        "bare PyTorch loop of the same step (no library), contiguous and "
+        f"channels-last, in the same alternation. Quick mode: {quick}.",
         quick=quick,
     )
     for name, _, data, pretrained in _runs(table, quick, 1, batch, pre_epochs=1):

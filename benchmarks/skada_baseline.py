@@ -258,6 +258,7 @@ def plain_dann_fit(
     batch_size: int,
     lr: float,
     seed: int,
+    channels_last: bool = False,
 ) -> tuple[nn.Module, float]:
     """DANN as a plain PyTorch loop on LeNet; return the module and s/epoch.
 
@@ -268,9 +269,12 @@ def plain_dann_fit(
     BCE-with-logits on source (label 0) + BCE-with-logits on target (label 1),
     the domain classifier on the ``fc1`` output behind gradient reversal with
     coefficient ``2 / (1 + exp(-10 p)) - 1``, Adam on both networks.
+    ``channels_last``: the network and each batch in that memory layout.
     """
     torch.manual_seed(seed)
     module, domain = LeNet(), DomainMLP(HIDDEN)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    module = module.to(memory_format=layout)
     optimizer = torch.optim.Adam([*module.parameters(), *domain.parameters()], lr=lr)
     Xs, ys, Xt = map(torch.as_tensor, (X_source, y_source, X_target))
     Xs, Xt, ys = Xs.float(), Xt.float(), ys.long()
@@ -295,7 +299,7 @@ def plain_dann_fit(
         for _ in range(steps):
             domain.coeff = grl_coefficient(step / total)
             i, j = next(src), next(tgt)
-            x = torch.cat([Xs[i], Xt[j]])
+            x = torch.cat([Xs[i], Xt[j]]).contiguous(memory_format=layout)
             hidden = module.fc1(module.features(x))
             logits = module.fc2(module.dropout(torch.relu(hidden[:batch_size])))
             dom = domain(hidden)
