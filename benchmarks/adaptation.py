@@ -849,7 +849,8 @@ def run_ceiling(quick: bool = False, seeds: int = 1) -> Table:
     The unsupervised and few-shot targets are read against it: an adapted
     network that sees no (or 100) target labels can hardly pass the same
     network trained on every one of them. (:func:`run_oracle` has the
-    5-epoch, lr-1e-4 version.)
+    5-epoch, lr-1e-4 version; :func:`benchmarks.ceiling.run` asks the same
+    of a deeper network, and adds the mean teacher to the labels.)
     """
     seeds, _, batch, pre_epochs, _ = _settings(quick, seeds)
     schedules = (1,) if quick else TEACHER_EPOCHS[1:]
