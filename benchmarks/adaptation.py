@@ -81,22 +81,11 @@ def _joint(
 
 
 def _fit_unlabelled(
-    source: Source,
-    X_target,
-    loss,
-    augment,
-    *,
-    seed,
-    lr,
-    epochs,
-    batch,
-    module=LeNet,
-    **kw,
+    source: Source, X_target, loss, augment, *, seed, lr, epochs, batch, **kw
 ) -> TransferClassifier:
-    """``module`` (our LeNet) adapted to the unlabelled target rows from
-    ``source``."""
+    """Our LeNet adapted to the unlabelled target rows from ``source``."""
     return TransferClassifier(
-        module,
+        LeNet,
         source=source,
         adaptation=loss,
         augment=augment,
@@ -831,9 +820,11 @@ def run_oracle(quick: bool = False, seeds: int = 1) -> Table:
     return table
 
 
-def _joint_description(pre_epochs: int, target_rows: str) -> str:
+def _joint_description(
+    pre_epochs: int, target_rows: str, network: str = "LeNet"
+) -> str:
     return (
-        f"MNIST(10k) -> USPS, LeNet pretrained on the source ({pre_epochs} epochs, "
+        f"MNIST(10k) -> USPS, {network} pretrained on the source ({pre_epochs} epochs, "
         f"affine augmentation), then trained jointly with the source rows on "
         f"{target_rows} (lambda = 1), affine augmentation."
     )
