@@ -204,6 +204,27 @@ def test_registry_digests_match_real_files(subdir, remote):
     assert _base._file_digest(home / subdir / remote.filename, algorithm) == digest
 
 
+@pytest.mark.parametrize("gz", sorted(_mnist._UNCOMPRESSED))
+def test_uncompressed_digests_match_real_files(gz):
+    # Each uncompressed form's digest is that of the original's decompressed
+    # bytes (or, where only the uncompressed copy exists, of that copy).
+    remote = _mnist._UNCOMPRESSED[gz]
+    assert remote.filename + ".gz" == gz
+    algorithm, digest = remote.checksum
+    assert algorithm == "sha256"
+    home = os.environ.get("SKTRANSFER_DATA")
+    raw, packed = Path(home or ".", "mnist", remote.filename), None
+    if home and Path(home, "mnist", gz).is_file():
+        packed = Path(home, "mnist", gz)
+    if packed is not None:
+        with gzip.open(packed, "rb") as fh:
+            assert hashlib.sha256(fh.read()).hexdigest() == digest
+    elif raw.is_file():
+        assert _base._file_digest(raw, algorithm) == digest
+    else:
+        pytest.skip(f"neither {gz} nor {remote.filename} is in {home!r}")
+
+
 # Downloadable files without a sha256, and what they are checked with instead:
 # no copy of them was available to compute one (see the registry comments).
 NO_SHA256 = {
@@ -577,6 +598,72 @@ def test_read_idx_payload_size_mismatch(tmp_path):
     (tmp_path / "short.gz").write_bytes(gzip.compress(raw[:-1]))
     with pytest.raises(ValueError, match=r"announces shape \(2, 3, 3\)"):
         _mnist._read_idx(tmp_path / "short.gz", ndim=3)
+
+
+def _uncompress_tiny(monkeypatch, home: Path, names=None) -> None:
+    """Replace tiny ``.gz`` files by their uncompressed form, registered."""
+    for gz in names or sorted(_mnist._UNCOMPRESSED):
+        packed = home / "mnist" / gz
+        raw = packed.with_name(gz[: -len(".gz")])
+        with gzip.open(packed, "rb") as fh:
+            raw.write_bytes(fh.read())
+        packed.unlink()
+        _register_local(monkeypatch, _mnist._UNCOMPRESSED, gz, raw)
+
+
+@pytest.mark.parametrize("subset", ["train", "test"])
+def test_load_mnist_reads_the_uncompressed_form(tiny_mnist, monkeypatch, subset):
+    home, _ = tiny_mnist
+    expected = load_mnist(subset=subset, data_home=home, return_X_y=True)
+    _uncompress_tiny(monkeypatch, home)
+    got = load_mnist(subset=subset, data_home=home, download_if_missing=False,
+                     return_X_y=True)  # fmt: skip
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])
+
+
+def test_load_mnist_mixed_forms(tiny_mnist, monkeypatch):
+    # Images uncompressed, labels gzip: what the shared data folder holds.
+    home, content = tiny_mnist
+    _uncompress_tiny(monkeypatch, home, ["train-images-idx3-ubyte.gz"])
+    X, y = load_mnist(subset="train", data_home=home, return_X_y=True)
+    np.testing.assert_allclose(X[:, 0], content["train"][0] / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(y, content["train"][1])
+
+
+def test_load_mnist_uncompressed_form_checks_its_digest(tiny_mnist, monkeypatch):
+    home, _ = tiny_mnist
+    _uncompress_tiny(monkeypatch, home)
+    raw = home / "mnist" / "t10k-images-idx3-ubyte"
+    data = bytearray(raw.read_bytes())
+    data[-1] ^= 0xFF  # same size, other pixels
+    raw.write_bytes(bytes(data))
+    with pytest.raises(ChecksumError, match="t10k-images-idx3-ubyte'"):
+        load_mnist(subset="test", data_home=home, download_if_missing=False)
+
+
+def test_load_mnist_missing_names_both_forms(tmp_path):
+    with pytest.raises(FileNotFoundError) as info:
+        load_mnist(subset="train", data_home=tmp_path, download_if_missing=False)
+    message = str(info.value)
+    assert "'train-images-idx3-ubyte' or 'train-images-idx3-ubyte.gz'" in message
+
+
+def test_read_only_data_directory_is_left_as_it_was(tiny_mnist, monkeypatch):
+    home, _ = tiny_mnist
+    _uncompress_tiny(monkeypatch, home)
+    folder = home / "mnist"
+    for path in folder.iterdir():
+        _age(path)
+    monkeypatch.setattr(_base, "_VERIFIED", {})
+    before = sorted(os.listdir(folder))
+    folder.chmod(0o555)
+    try:
+        load_mnist(subset="train", data_home=home, download_if_missing=False)
+        load_mnist(subset="test", data_home=home, download_if_missing=False)
+    finally:
+        folder.chmod(0o755)
+    assert sorted(os.listdir(folder)) == before
 
 
 @pytest.mark.parametrize("subset, prefix", [("train", "train"), ("test", "t10k")])
@@ -981,12 +1068,31 @@ def test_real_mnist_test():
     np.testing.assert_array_equal(bunch.target[:5], [7, 2, 1, 0, 4])
 
 
+def _real_mnist_train_home() -> Path:
+    """The data directory holding the training images in either form."""
+    home = os.environ.get("SKTRANSFER_DATA")
+    names = ("train-images-idx3-ubyte.gz", "train-images-idx3-ubyte")
+    if home and any(Path(home, "mnist", n).is_file() for n in names):
+        return _real_data_home("mnist", "train-labels-idx1-ubyte.gz")
+    return _real_data_home("mnist", names[0])  # skips, naming the file
+
+
 def test_real_mnist_train():
-    home = _real_data_home("mnist", "train-images-idx3-ubyte.gz")
+    home = _real_mnist_train_home()
+    before = sorted(os.listdir(home / "mnist"))
     X, y = load_mnist(
         subset="train", data_home=home, download_if_missing=False, return_X_y=True
     )
     assert X.shape == (60000, 1, 28, 28)
+    assert X.dtype == np.float32
+    # The normalisation constants everyone uses for MNIST train.
+    assert abs(float(X.mean()) - 0.1307) < 1e-4
+    assert abs(float(X.std()) - 0.3081) < 1e-4
+    if not os.access(home / "mnist", os.W_OK) or not (
+        (home / "mnist").stat().st_mode & 0o222
+    ):
+        # A read-only data directory (CI's) is read, never written.
+        assert sorted(os.listdir(home / "mnist")) == before
     np.testing.assert_array_equal(
         np.bincount(y), [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
     )

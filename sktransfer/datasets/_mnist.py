@@ -1,4 +1,4 @@
-"""MNIST handwritten digits, read from the original IDX gzip files."""
+"""MNIST handwritten digits, read from the IDX files (gzip-compressed or not)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import RemoteFile, _bad_file, _fetch_file
+from ._base import RemoteFile, _bad_file, _fetch_file, _verify_local, get_data_home
 
 __all__ = ["load_mnist"]
 
@@ -24,10 +24,10 @@ def _remote(filename: str, checksum: tuple[str, str]) -> RemoteFile:
     return RemoteFile(filename, _MIRROR + filename, checksum)
 
 
-# Digests of the original LeCun files. The sha256 digests were computed from
-# byte-identical copies (see shared/data/mnist/PROVENANCE.md); no copy of the
-# training images was available to compute one, so that entry keeps the
-# published md5, which still detects corrupt and truncated files.
+# Digests of the original LeCun files. The sha256 digests of the ``.gz`` files
+# were computed from byte-identical copies (see shared/data/mnist/PROVENANCE.md);
+# no copy of the compressed training images was available, so that entry keeps
+# the published md5, which still detects corrupt and truncated files.
 _FILES: dict[str, RemoteFile] = {
     f.filename: f
     for f in [
@@ -55,6 +55,31 @@ _FILES: dict[str, RemoteFile] = {
                 "sha256",
                 "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
             ),
+        ),
+    ]
+}
+
+# The same files uncompressed (as Kaggle and many mirrors ship them): sha256 of
+# the decompressed bytes of the verified originals; for the training images,
+# of the uncompressed copy whose provenance is in shared/data/mnist.
+_UNCOMPRESSED: dict[str, RemoteFile] = {
+    gz: RemoteFile(gz[: -len(".gz")], _MIRROR + gz, ("sha256", digest))
+    for gz, digest in [
+        (
+            "train-images-idx3-ubyte.gz",
+            "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        ),
+        (
+            "train-labels-idx1-ubyte.gz",
+            "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        ),
+        (
+            "t10k-images-idx3-ubyte.gz",
+            "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        ),
+        (
+            "t10k-labels-idx1-ubyte.gz",
+            "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
         ),
     ]
 }
@@ -87,16 +112,20 @@ applied to document recognition", Proceedings of the IEEE 86(11), 1998.
 
 
 def _read_idx(path: str | os.PathLike[str], ndim: int) -> np.ndarray:
-    """Read a gzip-compressed IDX file of unsigned bytes with ``ndim`` axes."""
+    """Read an IDX file of unsigned bytes with ``ndim`` axes; a name ending in
+    ``.gz`` is gzip-compressed, any other is the uncompressed form."""
     path = Path(path)
     # Opened here so that a missing or unreadable file keeps its own OSError;
     # only errors in the bytes below are reported as a bad file.
     with open(path, "rb") as fh:
-        try:
-            with gzip.open(fh, "rb") as gz:
-                raw = gz.read()
-        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-            raise _bad_file(path, f"not a valid gzip file ({exc})") from exc
+        if path.suffix != ".gz":
+            raw = fh.read()
+        else:
+            try:
+                with gzip.open(fh, "rb") as gz:
+                    raw = gz.read()
+            except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+                raise _bad_file(path, f"not a valid gzip file ({exc})") from exc
     expected = (_IDX_UBYTE << 8) | ndim
     magic = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else None
     if magic != expected:
@@ -120,6 +149,26 @@ def _read_idx(path: str | os.PathLike[str], ndim: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
+def _local_or_fetch(
+    name: str, data_home: str | os.PathLike[str] | None, download_if_missing: bool
+) -> Path:
+    """The verified path of IDX file ``name``: the ``.gz`` original when
+    present, else its uncompressed form, else the ``.gz`` downloaded."""
+    uncompressed = _UNCOMPRESSED[name]
+    folder = get_data_home(data_home) / _SUBDIR
+    if not (folder / name).is_file() and (folder / uncompressed.filename).is_file():
+        path = folder / uncompressed.filename
+        _verify_local(path, uncompressed)
+        return path
+    return _fetch_file(
+        _FILES[name],
+        _SUBDIR,
+        data_home,
+        download_if_missing,
+        alternatives=(uncompressed.filename,),
+    )
+
+
 def load_mnist(
     *,
     subset: str = "test",
@@ -139,7 +188,10 @@ def load_mnist(
     The files ``{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz`` are read
     from the ``mnist/`` folder of the data directory (see
     :func:`get_data_home`) and downloaded there, with checksum verification,
-    when missing.
+    when missing. Each may also be there uncompressed, without ``.gz`` (as
+    Kaggle and many mirrors ship them); that form is read when the ``.gz`` is
+    absent and is checked against the digest of the original's decompressed
+    bytes. A read-only data directory is only read.
 
     Parameters
     ----------
@@ -184,8 +236,8 @@ def load_mnist(
     """
     if subset not in _SUBSETS:
         raise ValueError(f"subset must be one of {sorted(_SUBSETS)}, got {subset!r}.")
-    paths: list[Path] = [
-        _fetch_file(_FILES[name], _SUBDIR, data_home, download_if_missing)
+    paths = [
+        _local_or_fetch(name, data_home, download_if_missing)
         for name in _SUBSETS[subset]
     ]
     pixels = _read_idx(paths[0], ndim=3)
