@@ -13,10 +13,12 @@ from sklearn.utils import Bunch
 
 from ._base import (
     _REDOWNLOAD,
+    ChecksumError,
     RemoteFile,
     _bad_file,
     _fetch_file,
     _import_optional,
+    _verify_local,
     get_data_home,
 )
 
@@ -26,14 +28,28 @@ _SUBDIR = "usps"
 _H5_NAME = "usps.h5"
 _ESL_URL = "https://hastie.su.domains/ElemStatLearn/datasets/"
 
-# usps.h5 has no public download address (the Kaggle copy needs a login), so
-# only the ESL text files are downloadable. No digest of them is known here
+# Only the ESL text files are downloaded. No digest of them is known here
 # (no copy was available to compute one), so a download is kept with a warning
-# and a local copy is not verified; the reader still rejects damaged files.
+# and a local copy is not verified; the reader rejects damaged files and
+# values outside the ESL range. usps.h5 is listed for its digest only (the
+# copy described in shared/data/usps/PROVENANCE.md, at the address below): it
+# is never downloaded, and a copy with another digest is used only once its
+# values pass the checks (see load_usps).
 _FILES: dict[str, RemoteFile] = {
     name: RemoteFile(name, _ESL_URL + name, None)
     for name in ("zip.train.gz", "zip.test.gz")
 }
+_FILES[_H5_NAME] = RemoteFile(
+    _H5_NAME,
+    "https://github.com/niuers/Learning-From-Data-A-Short-Course/raw/"
+    "879a698b960e5867f7c2b11f8938fa89c3d21839/data/usps.h5",
+    ("sha256", "734f88c541104a956d88be2c95d03b4a463ffd74ccc2ba9c80841fb98e3fcb36"),
+)
+# (path, size, mtime_ns) of the other usps.h5 copies already warned about.
+_WARNED_OTHER_COPY: set[tuple[str, int, int]] = set()
+# Pixel ranges: ESL files in [-1, 1], usps.h5 in [0, 1] ((x + 1) / 2).
+_ESL_RANGE = (-1.0, 1.0)
+_H5_RANGE = (0.0, 1.0)
 _SUBSETS = ("train", "test")
 _SIDE = 16
 # usps.h5 cannot be downloaded again, but the ESL files are read without it.
@@ -109,9 +125,68 @@ def _read_esl(path: Path) -> tuple[np.ndarray, np.ndarray]:
     labels = table[:, 0]
     if not np.array_equal(labels, np.round(labels)):
         raise _bad_file(path, "its labels are not whole numbers")
+    pixels = table[:, 1:]
+    _check_pixels(path, "", pixels, _ESL_RANGE, _REDOWNLOAD)
     # ESL pixels are in [-1, 1]; map to [0, 1] like usps.h5.
-    data = ((table[:, 1:] + 1.0) / 2.0).astype(np.float32)
+    data = ((pixels + 1.0) / 2.0).astype(np.float32)
     return data, labels
+
+
+def _check_pixels(
+    path: Path, subset: str, pixels: np.ndarray, bounds: tuple[float, float], fix: str
+) -> None:
+    """Refuse pixels that are not finite or lie outside ``bounds``: neither
+    format has a digest that would catch them (see :func:`load_usps`)."""
+    what = f"the {subset} pixels" if subset else "its pixels"
+    low, high = bounds
+    finite = np.isfinite(pixels)
+    if not finite.all():
+        raise _bad_file(
+            path,
+            f"{what} must be finite numbers in [{low:g}, {high:g}], but "
+            f"{int(pixels.size - finite.sum())} of them are NaN or infinite",
+            fix,
+        )
+    if pixels.size and not (pixels.min() >= low and pixels.max() <= high):
+        hint = (
+            " (grey levels 0..255? usps.h5 holds them divided by 255)"
+            if bounds == _H5_RANGE and pixels.min() >= 0 and pixels.max() <= 255
+            else ""
+        )
+        raise _bad_file(
+            path,
+            f"{what} must lie in [{low:g}, {high:g}], but they range over "
+            f"[{pixels.min():g}, {pixels.max():g}]{hint}",
+            fix,
+        )
+
+
+def _is_registered_h5(path: Path) -> bool:
+    """Whether ``path`` is the registered usps.h5 (sha256, stamp-cached)."""
+    try:
+        _verify_local(path, _FILES[_H5_NAME])
+    except ChecksumError:
+        return False
+    return True
+
+
+def _warn_other_copy(path: Path) -> None:
+    """Say once per process (and file version) that another usps.h5 is used."""
+    stat = path.stat()
+    stamp = (str(path), stat.st_size, stat.st_mtime_ns)
+    if stamp in _WARNED_OTHER_COPY:
+        return
+    _WARNED_OTHER_COPY.add(stamp)
+    algorithm, digest = _FILES[_H5_NAME].checksum
+    warnings.warn(
+        f"Data file {str(path)!r} is not the registered usps.h5 ({algorithm} "
+        f"{digest}); it is used because its pixels are finite and in [0, 1] "
+        "and its labels in 0..9, but its content is not verified. Replace it "
+        "with the registered copy, or delete it to read the ESL files "
+        "zip.train.gz and zip.test.gz instead.",
+        UserWarning,
+        stacklevel=3,  # the caller of load_usps
+    )
 
 
 def load_usps(
@@ -133,9 +208,19 @@ def load_usps(
     ``usps/usps.h5`` in the data directory (see :func:`get_data_home`) is used
     when present (reading it needs ``h5py``); otherwise the ESL text file
     ``usps/zip.train.gz`` or ``usps/zip.test.gz`` is read, and downloaded
-    when missing. No checksum is known for the ESL files, so a download is
-    kept with a warning and a local copy is not verified; a damaged file is
-    still rejected by the reader.
+    when missing.
+
+    What is checked: ``usps.h5`` is compared with the sha256 of the
+    registered copy (hashed once, then trusted while its size and mtime stay
+    the same). A ``usps.h5`` with another digest is accepted only after its
+    values are validated (other legitimate copies exist), with a warning
+    once per process: its pixels must be finite and in [0, 1] and its labels
+    whole numbers in 0..9, else a ``ValueError`` names the file and what is
+    wrong (e.g. a copy holding grey levels 0..255). No checksum is known for
+    the ESL files, so a download is kept with a warning and a local copy is
+    not verified; their pixels must be finite and in [-1, 1] (mapped to
+    [0, 1]) and their labels whole numbers in 0..9. Every file's pixels and
+    labels are validated the same way, whatever its digest.
 
     Parameters
     ----------
@@ -166,7 +251,8 @@ def load_usps(
         If ``usps.h5`` is used and ``h5py`` is not installed.
     ValueError
         If the file read is corrupt, truncated or does not hold the expected
-        data; the message names the file and says how to recover.
+        data (shapes, finite pixels in the format's range, labels 0..9); the
+        message names the file, what is wrong and how to recover.
 
     Examples
     --------
@@ -179,9 +265,11 @@ def load_usps(
         raise ValueError(f"subset must be one of {list(_SUBSETS)}, got {subset!r}.")
     path = get_data_home(data_home) / _SUBDIR / _H5_NAME
     if path.is_file():
+        registered = _is_registered_h5(path)
         pixels, labels = _read_h5(path, subset)
         fix = _H5_FIX
     else:
+        registered = True  # nothing to warn about: the ESL files have no digest
         path = _fetch_file(
             _FILES[f"zip.{subset}.gz"],
             _SUBDIR,
@@ -200,6 +288,12 @@ def load_usps(
         labels.size and not (labels.min() >= 0 and labels.max() <= 9)
     ):
         raise _bad_file(path, f"the {subset} labels do not match the data", fix)
+    if labels.dtype.kind not in "iu" and not np.array_equal(labels, np.round(labels)):
+        raise _bad_file(path, f"the {subset} labels are not whole numbers", fix)
+    if fix is _H5_FIX:  # the ESL reader has checked its own range
+        _check_pixels(path, subset, pixels, _H5_RANGE, fix)
+        if not registered:
+            _warn_other_copy(path)
     data = np.ascontiguousarray(pixels.reshape(-1, 1, _SIDE, _SIDE))
     target = labels.astype(np.int64)
     if return_X_y:
