@@ -76,10 +76,14 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         the candidates of a ``GridSearchCV``. ``False`` always trains the
         whole network. The path of an existing folder, or a ``joblib.Memory``
         with a location, does what ``"auto"`` does and also keeps the outputs
-        there (``sktransfer-prefix-<key>.npy``, written atomically; never
-        deleted by sktransfer), where every process with the same frozen
+        there (``sktransfer-prefix-<key>.npy``, written atomically with a
+        record of its sha256), where every process with the same frozen
         weights and data reads them: the workers of a parallel search compute
-        a prefix once between them.
+        a prefix once between them. A file whose bytes do not match its
+        record (truncated, overwritten) is computed again, with a warning
+        naming it. The folder keeps at most 4 GiB of outputs, deleting the
+        least recently used first; another budget is set per folder with
+        :func:`sktransfer.prefix.set_disk_cache_limit`.
     memory_format : {"auto", "contiguous", "channels_last"}, default="auto"
         Memory layout of the network's 4-D weights and activations while it
         trains. ``"auto"`` trains a network with 2-D convolutions on image

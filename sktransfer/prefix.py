@@ -78,7 +78,23 @@ cluster: a miss in memory reads ``<folder>/sktransfer-prefix-<key>.npy``
 (memory-mapped, counted in ``cache_info().disk_hits``) before computing, and
 a computed output is written there atomically under the same key. The cut
 is made by the same rules; the folder only changes where outputs come from.
-sktransfer never deletes these files.
+
+Each ``.npy`` file has a record ``sktransfer-prefix-<key>.json`` (its key,
+size and the sha256 of its bytes), written before it; a file is used only
+when its bytes match its record, and its array has the shape and dtype the
+fit expects. A file that is truncated, overwritten (even with other values of
+the same shape), corrupted or without a record is not used: the outputs are
+computed again, with a warning naming the file, and rewritten.
+
+The folder keeps at most :func:`get_disk_cache_limit` bytes of entries (4 GiB
+by default; :func:`set_disk_cache_limit` stores another limit in the folder
+itself, ``sktransfer-prefix-limit.json``, so that every process sharing it
+keeps to it). After each write the least recently used entries (by the
+``.npy`` file's modification time, which every read from the folder
+refreshes) are deleted until the rest fit; outputs larger than the limit are
+not written there (they are still cached in memory). sktransfer deletes no
+other file in the folder, except its own partly written
+``.sktransfer-prefix-*.part`` files left for over a day by a crashed process.
 
 The rules read as one table in ``sktransfer/_training/choose.py``; the
 implementation is in ``sktransfer/_network/split.py`` (the protocol and the
@@ -91,7 +107,9 @@ from ._training.prefix_cache import (
     cache_info,
     clear_cache,
     get_cache_limit,
+    get_disk_cache_limit,
     set_cache_limit,
+    set_disk_cache_limit,
 )
 
 __all__ = [
@@ -100,7 +118,9 @@ __all__ = [
     "cache_info",
     "clear_cache",
     "get_cache_limit",
+    "get_disk_cache_limit",
     "set_cache_limit",
+    "set_disk_cache_limit",
     "split_network",
     "split_sequential",
 ]
