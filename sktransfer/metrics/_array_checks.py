@@ -139,6 +139,23 @@ def _seeded_clone(estimator: Any, random_state: Any) -> Any:
     return est
 
 
+def _power_of_two_scale(*arrays: np.ndarray) -> int:
+    """The exponent ``e`` such that ``np.ldexp(a, -e)`` has its largest
+    absolute value, over all ``arrays``, in ``[0.5, 1)`` (``0`` when every
+    entry is 0).
+
+    Dividing by a power of two is exact in floating point (short of the
+    subnormal range), so a metric that does not depend on the features'
+    scale, or whose scale can be put back exactly, computes on the scaled
+    values and squares, sums or multiplies them without overflowing (around
+    1e155 a square overflows float64) or underflowing to 0 (around 1e-155).
+    """
+    top = max((float(np.max(np.abs(a))) if a.size else 0.0) for a in arrays)
+    if not (np.isfinite(top) and top > 0):
+        return 0
+    return int(np.frexp(top)[1])
+
+
 def _entropy(p: np.ndarray) -> np.ndarray:
     """Shannon entropy (nats) of each row; ``0 log 0 = 0``."""
     return entr(p).sum(axis=-1)

@@ -29,6 +29,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_array, check_random_state
 
+from ._array_checks import _power_of_two_scale
+
 __all__ = ["coral_distance", "mmd", "proxy_a_distance"]
 
 #: Default cap on the rows per domain that :func:`mmd` uses (memory is
@@ -216,7 +218,10 @@ def mmd(
         Kernel width in ``k(x, y) = exp(-gamma ||x - y||^2)``. ``None`` uses
         the median heuristic ``1 / median(||x_i - x_j||^2)`` over all distinct
         pairs of the pooled rows, zero distances excluded (``gamma = 1`` if
-        every pooled row is the same).
+        every pooled row is the same). The squared distances are computed on
+        the rows divided by a power of two near their largest absolute value,
+        with ``gamma`` scaled to match (exact), so rows of any finite
+        magnitude give the same kernel as at unit scale.
     max_rows : int or None, default=2000
         Memory and time are quadratic in the number of rows, so a domain with
         more than ``max_rows`` rows is replaced by a random subsample of
@@ -277,15 +282,24 @@ def mmd(
             Xt = Xt[rng.choice(len(Xt), size=max_rows, replace=False)]
 
     m, n = len(Xs), len(Xt)
+    # The kernel depends on gamma * ||x - y||^2 only: rows divided by 2**e
+    # (exact) and gamma multiplied by 4**e give the same kernel, without the
+    # squared distances overflowing (rows around 1e155) or underflowing.
+    e = _power_of_two_scale(Xs, Xt)
     # One matrix of squared distances serves the median heuristic and the
     # kernel (exp(-gamma * d^2) is what rbf_kernel computes).
-    sq = euclidean_distances(np.vstack([Xs, Xt]), squared=True)
+    sq = euclidean_distances(np.ldexp(np.vstack([Xs, Xt]), -e), squared=True)
     if gamma is None:
         # The matrix is symmetric, so its positive entries have the same
         # median as the positive distances over distinct pairs.
         positive = sq[sq > 0]
         gamma = 1.0 / float(np.median(positive)) if positive.size else 1.0
-    kernel = np.exp(np.multiply(sq, -gamma, out=sq), out=sq)
+    else:
+        with np.errstate(over="ignore"):  # inf: every distinct pair gives 0
+            gamma = float(np.ldexp(gamma, 2 * e))
+    # Equal rows give exp(0) = 1 even where gamma overflowed (no inf * 0).
+    np.multiply(sq, -gamma, out=sq, where=sq > 0)
+    kernel = np.exp(sq, out=sq)
 
     k_ss = kernel[:m, :m]
     k_tt = kernel[m:, m:]
@@ -327,7 +341,12 @@ def coral_distance(X_source: ArrayLike, X_target: ArrayLike) -> float:
 
     .. math:: \\ell_{CORAL} = \\frac{1}{4 d^2} \\lVert C_S - C_T \\rVert_F^2.
 
-    Memory is quadratic in ``d`` (two ``d x d`` matrices).
+    Memory is quadratic in ``d`` (two ``d x d`` matrices). The distance is
+    computed on both domains divided by a power of two near their largest
+    absolute value and scaled back exactly (it grows as the fourth power of
+    the rows' scale), so rows of any magnitude give it without overflow in
+    the covariances; a distance beyond float64's range raises a
+    ``ValueError`` rather than returning infinity or NaN.
 
     References
     ----------
@@ -347,8 +366,23 @@ def coral_distance(X_source: ArrayLike, X_target: ArrayLike) -> float:
     """
     Xs, Xt = _check_domains(X_source, X_target, min_rows=2, caller="coral_distance")
     d = Xs.shape[1]
-    diff = _covariance(Xs) - _covariance(Xt)
-    return float(np.sum(diff * diff) / (4.0 * d * d))
+    # The distance scales as the fourth power of the rows: computed on rows
+    # divided by 2**e (exact, no overflow in the covariances), then scaled
+    # back by 2**(4e), exactly.
+    e = _power_of_two_scale(Xs, Xt)
+    diff = _covariance(np.ldexp(Xs, -e)) - _covariance(np.ldexp(Xt, -e))
+    scaled = float(np.sum(diff * diff) / (4.0 * d * d))
+    with np.errstate(over="ignore"):
+        distance = float(np.ldexp(scaled, 4 * e))
+    if not np.isfinite(distance):
+        raise ValueError(
+            f"The CORAL distance of these rows is about {scaled:.3g} * 2**{4 * e}, "
+            "beyond the range of float64 (their largest absolute value is about "
+            f"2**{e}; the distance grows as its fourth power). Rescale both "
+            "domains by the same factor (e.g. divide them by the source's "
+            "standard deviation) and compare distances at that scale."
+        )
+    return distance
 
 
 def _covariance(X: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._array_checks import _power_of_two_scale
 from ._transferability import (
     _PRECISION_MAX,
     _PRECISION_MIN,
@@ -136,11 +137,16 @@ def log_me(
     computed from one SVD :math:`F = U S V^\\top`, shared by all classes. The
     score is :math:`\\frac{1}{C}\\sum_c \\mathcal{L}_c(\\alpha^*, \\beta^*) / n`.
 
-    The score does not depend on which label value names which class. Features
-    are used as given (not centred or scaled). In degenerate cases (all-zero
-    features, or ``n_samples <= n_features`` so the features can fit ``y``
-    exactly) ``alpha`` and ``beta`` are kept within ``[1e-100, 1e100]`` so the
-    score stays finite.
+    The score does not depend on which label value names which class. It does
+    not depend on the features' scale either: with :math:`cF` for
+    :math:`F`, the evidence at :math:`c^2\alpha` equals the one at
+    :math:`\alpha`. So the features are divided by a power of two near their
+    largest absolute value (exact in floating point) before the SVD, and
+    features of any finite magnitude (1e-150 or 1e155) get the score of the
+    same features at unit scale; they are not centred. In degenerate cases
+    (all-zero features, or ``n_samples <= n_features`` so the features can fit
+    ``y`` exactly) ``alpha`` and ``beta`` (for the scaled features) are kept
+    within ``[1e-100, 1e100]`` so the score stays finite.
 
     References
     ----------
@@ -167,6 +173,10 @@ def log_me(
     _check_lengths(len(features), "features", len(codes), "y")
 
     n, d = features.shape
+    # The evidence does not change when F is scaled (alpha absorbs the scale:
+    # see the Notes); divided by a power of two (exact), features of any
+    # magnitude square without overflowing or underflowing.
+    features = np.ldexp(features, -_power_of_two_scale(features))
     u, s, _ = np.linalg.svd(features, full_matrices=False)
     s2 = s * s
     n_classes = int(codes.max()) + 1

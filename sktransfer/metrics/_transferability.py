@@ -25,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._array_checks import _power_of_two_scale
+
 __all__ = ["h_score", "leep", "nce"]
 
 #: Rows of ``source_proba`` must sum to 1 within this absolute tolerance.
@@ -238,7 +240,10 @@ def h_score(features: ArrayLike, y: ArrayLike) -> float:
     Moore-Penrose pseudo-inverse: eigenvalues of :math:`\\operatorname{cov}(f)`
     below ``1e-10`` times the largest are treated as zero, so redundant or
     constant feature columns do not blow the score up. The score is invariant
-    to any invertible linear transform (and shift) of the features.
+    to any invertible linear transform (and shift) of the features; they are
+    divided by a power of two near their largest absolute value first (exact
+    in floating point), so features of any finite magnitude (1e-150 or 1e160)
+    get the score of the same features at unit scale.
 
     References
     ----------
@@ -262,6 +267,9 @@ def h_score(features: ArrayLike, y: ArrayLike) -> float:
     codes = _check_labels(y, "y", min_classes=2)
     _check_lengths(len(features), "features", len(codes), "y")
 
+    # The score is scale-invariant: divided by a power of two (exact), features
+    # of any magnitude square without overflowing or underflowing.
+    features = np.ldexp(features, -_power_of_two_scale(features))
     f = features - features.mean(axis=0)
     n_classes = int(codes.max()) + 1
     counts = np.bincount(codes, minlength=n_classes).astype(np.float64)

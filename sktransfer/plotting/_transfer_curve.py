@@ -140,6 +140,8 @@ class TransferCurveDisplay:
         results : dict of str to dict of int to float or list of float
             For each strategy, ``{labels_per_class: score}`` or
             ``{labels_per_class: [score, ...]}`` (several seeds or draws).
+            Every score must be finite: a NaN (a failed run) raises a
+            ``ValueError`` instead of silently dropping the point.
         ax : matplotlib Axes, default=None
             Axes to draw on; ``None`` draws on a new figure.
         **kwargs
@@ -290,5 +292,16 @@ def _checked_results(
                 ) from exc
             if values.size == 0:
                 raise ValueError(f"results[{name!r}][{k!r}] holds no score.")
+            bad = ~np.isfinite(values)
+            if bad.any():
+                # A mean over them would be NaN: matplotlib leaves the point
+                # out of the line and the band without a word.
+                raise ValueError(
+                    f"results[{name!r}][{k!r}] holds {int(bad.sum())} score(s) "
+                    f"that are not finite ({values[bad][0]!r} among "
+                    f"{values.tolist()!r}): a failed fit or an undefined score. "
+                    "Drop them (the point is then the mean of the others) or "
+                    "fix the run that produced them."
+                )
             checked[name][int(k)] = values.tolist()
     return checked
