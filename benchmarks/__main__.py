@@ -19,6 +19,7 @@ from . import (
     regularized,
     selection,
     shallow,
+    standard,
 )
 
 BENCHMARKS = {
@@ -45,6 +46,8 @@ BENCHMARKS = {
     "shallow": shallow.run,
     "parallel": parallel.run,
     "regularized": regularized.run_regularized,
+    "standard_digits": standard.run,
+    "standard_memory": standard.run_memory,
 }
 
 
