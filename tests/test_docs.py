@@ -94,3 +94,43 @@ def test_snippet_runs_in_a_fresh_process(code, tmp_path):
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def gallery_conf() -> dict:
+    """docs/conf.py's ``sphinx_gallery_conf``, read without building the docs.
+
+    Running conf.py sets a default ``SKTRANSFER_DATA`` and a warning filter:
+    both are put back, so the test leaves the process as it found it.
+    """
+    import runpy
+    import warnings
+    from unittest import mock
+
+    with mock.patch.dict(os.environ), warnings.catch_warnings():
+        namespace = runpy.run_path(str(ROOT / "docs" / "conf.py"))
+    return namespace["sphinx_gallery_conf"]
+
+
+def test_gallery_runs_every_plot_example():
+    # sphinx-gallery skips a file whose path (or bare name) matches
+    # ignore_pattern and runs one whose normalized full path matches
+    # filename_pattern, both with re.search (gen_rst.py).
+    conf = gallery_conf()
+    src_dir = ROOT / "docs" / conf["examples_dirs"]
+    examples = sorted(src_dir.glob("*.py"))
+    plots = [p for p in examples if p.name.startswith("plot_")]
+    assert plots, f"no examples/plot_*.py in {src_dir}"
+
+    def ignored(path: Path) -> bool:
+        full = os.path.normpath(str(path))
+        return any(
+            re.search(conf["ignore_pattern"], name) for name in (full, path.name)
+        )
+
+    def runs(path: Path) -> bool:
+        full = os.path.normpath(str(path))
+        return not ignored(path) and bool(re.search(conf["filename_pattern"], full))
+
+    assert [p.name for p in plots if not runs(p)] == []
+    # The command-line script (make example) stays out of the gallery.
+    assert ignored(src_dir / "mnist_to_usps.py")
