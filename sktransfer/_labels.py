@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Integral, Number, Real
 
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
@@ -96,3 +96,37 @@ def check_source_labels(y_source: np.ndarray, marker) -> None:
             f"(unlabelled={marker!r}). If {marker!r} is a class, pass "
             "unlabelled=None (every target row labelled) or another marker."
         )
+
+
+def check_label_kinds(y, marker=None, what: str = "y") -> None:
+    """Refuse labels that mix strings and numbers (``[0, "a"]``).
+
+    As one array they all become strings (numpy) or fail to sort: the
+    number ``0`` would silently be the class ``"0"``, and ``0`` and ``"0"``
+    one class. Entries equal to ``marker`` (in its own type) are left out: an
+    object array of strings with the number ``-1`` for unlabelled rows is
+    fine. Arrays of one dtype (numeric or text) cannot mix and are not read.
+    """
+    dtype = getattr(y, "dtype", None)
+    if dtype is not None and getattr(dtype, "kind", None) != "O":
+        return  # a numeric or text array, or a tensor: one type
+    try:
+        values = np.asarray(y, dtype=object).ravel().tolist()
+    except (TypeError, ValueError):
+        return  # ragged: the usual checks report it
+    marker_is_str = isinstance(marker, str)
+    text, number = None, None
+    for v in values:
+        if isinstance(v, str | bytes):
+            if text is None and not (marker_is_str and v == marker):
+                text = v
+        elif isinstance(v, Number) and number is None:
+            if not (marker is not None and not marker_is_str and v == marker):
+                number = v
+        if text is not None and number is not None:
+            raise ValueError(
+                f"{what} mixes strings and numbers (e.g. {text!r} and {number!r}): "
+                f"as one array the numbers would become strings, so {number!r} "
+                f"would silently be the class {str(number)!r}. Give every label "
+                "the same type (e.g. all strings)."
+            )

@@ -269,11 +269,12 @@ class NetworkEstimator(ForwardedParams):
         head = report[report["block"] == len(prepared.blocks) - 1]
         fresh = head[head["status"] != "transferred"]
         if len(fresh):
+            # By label: a row's .shape is the Series' own, (n_columns,).
             row = fresh.iloc[0]
             raise ValueError(
                 "Source-free adaptation needs the source's output layer, but "
-                f"{row.parameter} was not transferred (source shape "
-                f"{row.source_shape}, target {row.shape}). Give classes= with "
+                f"{row['parameter']} was not transferred (source shape "
+                f"{row['source_shape']}, target {row['shape']}). Give classes= with "
                 "all the classes the source predicts, in its order."
             )
 

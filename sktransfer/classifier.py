@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import copy
+import warnings
 from numbers import Real
 
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import column_or_1d
+from sklearn.utils import _safe_indexing, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from ._input import validate_samples
-from ._labels import check_marker_type, check_source_labels, marked, retyped
-from ._params import InstanceOf, Interval
+from ._labels import (
+    check_label_kinds,
+    check_marker_type,
+    check_source_labels,
+    marked,
+    retyped,
+)
+from ._params import InstanceOf, Interval, resolve_device
 from ._supervised import NetworkEstimator
 from .source import ResolvedSource
 
@@ -135,7 +143,11 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         ``reg_loss`` in ``history_`` (``train_loss`` includes it, a
         validation loss does not).
     criterion : torch loss class, default=torch.nn.CrossEntropyLoss
-        Loss on the network's logits.
+        Loss on the network's logits: it must take float32 logits of shape
+        ``(n, n_classes)`` and int64 class indices of shape ``(n,)`` and
+        return one number, which ``fit`` checks before training (a loss for
+        same-shaped targets, such as ``MSELoss``, is refused with a clear
+        error).
     optimizer : torch optimizer class, default=torch.optim.Adam
         Optimizer; its options are ``optimizer__*`` parameters.
     lr : float, default=1e-3
@@ -342,6 +354,8 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         return super().fit(X, y)
 
     def _validate_fit_data(self, X, y, source: ResolvedSource | None, across: bool):
+        # Before validate_data, which turns [0, "a"] into the strings "0", "a".
+        check_label_kinds(y, self.unlabelled if across else None)
         X, y = validate_data(
             self, X, y, allow_nd=True, dtype=np.float32, ensure_all_finite=True
         )
@@ -358,6 +372,7 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         rows = across and source.X is not None  # False: source-free
         if rows:
             self._check_source_rows(source, X)
+            check_label_kinds(source.y, self.unlabelled, "Source.y")
             source.y = column_or_1d(source.y, warn=True)
             check_source_labels(source.y, self._marker)
         labels = self._labels(y_labelled, source, rows)
@@ -393,7 +408,53 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         y_source = (
             self._label_encoder.transform(source.y).astype(np.int64) if rows else None
         )
+        self._check_criterion(len(self.classes_))
         return X, y_enc, y_source, ~unlabelled
+
+    def _check_criterion(self, n_classes: int) -> None:
+        """Refuse a ``criterion`` that cannot take what every step gives it:
+        float32 logits ``(n, n_classes)`` and int64 class indices ``(n,)``.
+
+        Tried on ``n_classes + 1`` rows, so that a loss for same-shaped
+        targets (``MSELoss``) cannot broadcast the indices against the
+        logits and pass; it must return one finite number.
+        """
+        name = getattr(self.criterion, "__name__", type(self.criterion).__name__)
+        kwargs = {
+            k.split("__", 1)[1]: v
+            for k, v in self._forwarded_params().items()
+            if k.startswith("criterion__")
+        }
+        device = resolve_device(self.device)
+        n = n_classes + 1
+        logits = torch.linspace(-1.0, 1.0, n * n_classes, device=device)
+        target = torch.arange(n, device=device) % n_classes
+        try:
+            if isinstance(self.criterion, type):
+                criterion = self.criterion(**kwargs)
+            else:  # an instance: tried on a copy, left as it is
+                criterion = copy.deepcopy(self.criterion)
+            with warnings.catch_warnings():  # the error below says it all
+                warnings.simplefilter("ignore")
+                loss = criterion.to(device)(logits.reshape(n, n_classes), target)
+            problem = (
+                None
+                if isinstance(loss, torch.Tensor)
+                and loss.numel() == 1
+                and bool(torch.isfinite(loss).all())
+                else f"it returned {loss!r}, not one finite number"
+            )
+        except Exception as exc:  # what any loss may raise on these inputs
+            problem = f"it raised {type(exc).__name__}: {exc}"
+        if problem is not None:
+            raise ValueError(
+                f"criterion={name} cannot take what TransferClassifier gives "
+                f"it: float32 logits of shape (n, {n_classes}) and int64 class "
+                f"indices of shape (n,); tried on {n} rows, {problem}. Use a "
+                "classification loss on logits and class indices, such as "
+                "torch.nn.CrossEntropyLoss (the default); regression targets "
+                "go with TransferRegressor."
+            )
 
     def _check_source_free_labels(self, y, source: ResolvedSource) -> None:
         """Without ``classes=``, labelled target rows of source-free adaptation
@@ -442,26 +503,35 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         X : array-like of shape (n_samples, ...)
             Samples of the shape seen in ``fit``.
         y : array-like of shape (n_samples,)
-            True labels. Rows marked unlabelled (see ``unlabelled``) are
-            refused: accuracy needs labels.
+            True labels. Rows marked unlabelled (see ``unlabelled``; only
+            after a fit with source data) are left out: the score is the
+            accuracy on the labelled rows, so that a search over partly
+            labelled target rows ranks its candidates on those. A
+            ``ValueError`` when no row is labelled.
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
 
         Returns
         -------
         score : float
-            The fraction of correct predictions.
+            The fraction of correct predictions among the labelled rows.
         """
         check_is_fitted(self)
         unlabelled = marked(np.asarray(y), getattr(self, "_marker", None))
-        if unlabelled.any():
+        if unlabelled.all() and len(unlabelled):
             raise ValueError(
-                f"y has {int(unlabelled.sum())} of {len(unlabelled)} rows marked "
-                f"unlabelled ({self._marker!r}): accuracy needs labels. To "
-                "compare models without target labels, score with "
+                f"y has all its {len(unlabelled)} rows marked unlabelled "
+                f"({self._marker!r}): accuracy needs labels. To compare models "
+                "without target labels, score with "
                 "sktransfer.information_maximization_score (e.g. "
                 "GridSearchCV(..., scoring=information_maximization_score))."
             )
+        if unlabelled.any():  # accuracy on the labelled rows only
+            rows = np.flatnonzero(~unlabelled)
+            X = _safe_indexing(X, rows)
+            y = retyped(np.asarray(y)[rows])
+            if sample_weight is not None:
+                sample_weight = np.asarray(sample_weight)[rows]
         return super().score(X, y, sample_weight=sample_weight)
 
     def _net_extras(self) -> dict:

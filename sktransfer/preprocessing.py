@@ -9,9 +9,12 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._params import Interval
+
 __all__ = ["ImageMapping"]
 
 _METHODS = ("resize", "pad", "resize_pad")
+_POSITIVE_INT = Interval(Integral, 1)
 _CENTERS = ("box", "mass")
 
 
@@ -143,14 +146,14 @@ class ImageMapping(TransformerMixin, BaseEstimator):
             raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}.")
         if self.center not in _CENTERS:
             raise ValueError(f"center must be one of {_CENTERS}, got {self.center!r}.")
-        batch_size = self.batch_size
-        if not isinstance(batch_size, Integral) or batch_size < 1:
+        # The library's rule for an int parameter: a bool is not one here.
+        if not _POSITIVE_INT(self.batch_size):
             raise ValueError(
                 f"batch_size must be a positive int, got {self.batch_size!r}."
             )
         if self.method == "resize_pad":
             box = self.box
-            if not isinstance(box, Integral) or isinstance(box, bool) or box < 1:
+            if not _POSITIVE_INT(box):
                 raise ValueError(f"box must be a positive int, got {box!r}.")
             if box > min(size):
                 raise ValueError(f"box={box} does not fit in size={size}.")

@@ -224,7 +224,7 @@ MIXED = np.array([0, "a", 1, "b", 0, 1], dtype=object)  # cannot be sorted
         (FEATURES, Y[:, None], r"y must be a 1-D array of labels"),
         (FEATURES, np.zeros(6), r"y must contain at least 2 classes, got 1"),
         (FEATURES, np.r_[0.0, 1, np.nan, 0, 1, 0], "y contains NaN or infinity"),
-        (FEATURES, MIXED, "y must hold labels that can be compared"),
+        (FEATURES, MIXED, "y mixes strings and numbers"),
         (FEATURES, Y[:5], r"features has 6 rows, y has 5"),
     ],
 )

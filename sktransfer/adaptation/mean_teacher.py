@@ -7,7 +7,6 @@ import copy
 from numbers import Real
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .._params import Interval, InvalidParameterError, IsCallable, Options
@@ -171,8 +170,11 @@ class MeanTeacher(AdaptationLoss):
         loss = (squared * confident).mean()
         if self.class_balance:
             mean = student.mean(dim=0).clamp(1e-6, 1 - 1e-6)
-            uniform = torch.full_like(mean, 1.0 / mean.numel())
-            balance = F.binary_cross_entropy(mean, uniform)
+            u = 1.0 / mean.numel()
+            # binary_cross_entropy(mean, u) written out: torch's refuses NaN
+            # (a NaN batch from augment) with an error of its own, where this
+            # hands the NaN loss to the estimator's non-finite check.
+            balance = -(u * mean.log() + (1 - u) * (1 - mean).log()).mean()
             loss = loss + self.class_balance * balance * confident.mean()
         return loss
 

@@ -167,8 +167,17 @@ def load_office_caltech10(
     >>> X.shape, y.name  # doctest: +SKIP
     ((295, 800), 'target')
     """
-    if domain not in _DOMAINS:
-        raise ValueError(f"domain must be one of {list(_DOMAINS)}, got {domain!r}.")
+    # A str first: a list is unhashable, and naming several domains is a
+    # question for several calls.
+    if not isinstance(domain, str) or domain not in _DOMAINS:
+        several = (
+            " (one domain per call: load each domain of a list separately)"
+            if isinstance(domain, list | tuple | set)
+            else ""
+        )
+        raise ValueError(
+            f"domain must be one of {list(_DOMAINS)}, got {domain!r}{several}."
+        )
     # Before any download: a file that cannot be read is not worth fetching.
     loadmat = _import_optional("scipy.io").loadmat
     # The file is verified before it is parsed: scipy's MAT reader can even

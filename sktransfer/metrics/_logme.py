@@ -89,11 +89,13 @@ def log_me(
 
     Parameters
     ----------
-    features : array-like of shape (n_samples, n_features)
+    features : array-like or sparse matrix of shape (n_samples, n_features)
         The pretrained model's features (e.g. penultimate-layer outputs) on
-        the labelled target rows. Finite numbers.
+        the labelled target rows. Finite numbers. A scipy sparse matrix is
+        densified (refused if its dense copy would exceed 1 GiB).
     y : array-like of shape (n_samples,)
-        Target labels, of any type; at least 2 distinct classes.
+        Target labels, of any type but one type for all (not strings mixed
+        with numbers); at least 2 distinct classes.
     max_iter : int, default=100
         Most fixed-point iterations per class.
     tol : float, default=1e-3

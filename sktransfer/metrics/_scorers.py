@@ -120,7 +120,31 @@ def source_proba(estimator, X) -> np.ndarray:
             )
         logits = layer_output(source.module, np.asarray(X, dtype=np.float32), -1)
         return torch.softmax(torch.as_tensor(logits, dtype=torch.float64), 1).numpy()
-    return np.asarray(estimator.predict_proba(X), dtype=np.float64)
+    return np.asarray(
+        predicted_proba(
+            estimator, X, "A scorer of the source's predictions (leep, nce)"
+        ),
+        dtype=np.float64,
+    )
+
+
+def predicted_proba(estimator, X, scorer: str) -> np.ndarray:
+    """``estimator.predict_proba(X)``, or a clear error naming ``scorer``
+    when the estimator has none (a regressor, an ``SVC`` without
+    ``probability=True``, a Pipeline ending in one)."""
+    check_has_proba(estimator, scorer)
+    return estimator.predict_proba(X)
+
+
+def check_has_proba(estimator, scorer: str) -> None:
+    """Refuse, naming ``scorer``, an estimator without ``predict_proba``."""
+    if not hasattr(estimator, "predict_proba"):
+        raise ValueError(
+            f"{scorer} reads the estimator's class probabilities, but "
+            f"{type(estimator).__name__} has no predict_proba: give it a "
+            "fitted classifier that has one (e.g. TransferClassifier, "
+            "LogisticRegression, SVC(probability=True))."
+        )
 
 
 # -- transferability ------------------------------------------------------------
@@ -225,7 +249,9 @@ def soft_neighborhood_density_score(estimator, X, y=None) -> float:
     >>> bool(np.isfinite(soft_neighborhood_density_score(clf, X)))
     True
     """
-    return soft_neighborhood_density(estimator.predict_proba(X))
+    return soft_neighborhood_density(
+        predicted_proba(estimator, X, "soft_neighborhood_density_score")
+    )
 
 
 def prediction_entropy_score(estimator, X, y=None) -> float:
@@ -245,7 +271,7 @@ def prediction_entropy_score(estimator, X, y=None) -> float:
     >>> prediction_entropy_score(clf, X) < 0
     True
     """
-    return neg_entropy(estimator.predict_proba(X))
+    return neg_entropy(predicted_proba(estimator, X, "prediction_entropy_score"))
 
 
 def information_maximization_score(estimator, X, y=None) -> float:
@@ -268,7 +294,9 @@ def information_maximization_score(estimator, X, y=None) -> float:
     >>> bool(0 < information_maximization_score(clf, X) <= np.log(2))
     True
     """
-    return mutual_information(estimator.predict_proba(X))
+    return mutual_information(
+        predicted_proba(estimator, X, "information_maximization_score")
+    )
 
 
 class _SourceValidation:
@@ -328,6 +356,7 @@ class DeepEmbeddedValidation(_SourceValidation):
     """
 
     def __call__(self, estimator, X, y=None) -> float:
+        check_has_proba(estimator, "DeepEmbeddedValidation")  # before any work
         X_s, y_s, X_t = self._data(X)
         f_s, f_t = self._features(estimator, X_s, X_t)
         proba = estimator.predict_proba(X_s)

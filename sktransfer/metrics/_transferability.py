@@ -23,8 +23,10 @@ rows share a label matters.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
+from .._labels import check_label_kinds
 from ._array_checks import _power_of_two_scale
 
 __all__ = ["h_score", "leep", "nce"]
@@ -35,6 +37,10 @@ PROBA_ATOL = 1e-4
 #: Eigenvalues of the feature covariance below ``H_SCORE_RCOND`` times the
 #: largest one are treated as zero by :func:`h_score`'s pseudo-inverse.
 H_SCORE_RCOND = 1e-10
+
+#: A sparse matrix is densified when its dense float64 copy takes at most this
+#: many bytes (the scores work on dense matrices: an SVD, class means).
+SPARSE_DENSIFY_MAX_BYTES = 1 << 30
 
 # LogME's fixed-point iteration keeps alpha and beta inside these bounds, so a
 # degenerate case (all-zero features, features that fit y exactly) stays finite.
@@ -48,6 +54,7 @@ _PRECISION_MIN, _PRECISION_MAX = 1e-100, 1e100
 
 def _check_labels(labels: ArrayLike, name: str, min_classes: int) -> np.ndarray:
     """1-D labels of any type -> integer codes ``0 .. n_classes - 1``."""
+    check_label_kinds(labels, what=name)
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise ValueError(
@@ -70,7 +77,18 @@ def _check_labels(labels: ArrayLike, name: str, min_classes: int) -> np.ndarray:
 
 
 def _check_matrix(values: ArrayLike, name: str) -> np.ndarray:
-    """A finite 2-D float64 array with at least one column."""
+    """A finite 2-D float64 array with at least one column; a scipy sparse
+    matrix is densified when the copy is small enough."""
+    if sp.issparse(values):
+        dense_bytes = 8 * values.shape[0] * values.shape[1]
+        if dense_bytes > SPARSE_DENSIFY_MAX_BYTES:
+            raise ValueError(
+                f"{name} is a sparse matrix of shape {values.shape}, whose dense "
+                f"copy would take {dense_bytes / 2**30:.1f} GiB (more than "
+                f"{SPARSE_DENSIFY_MAX_BYTES / 2**30:g} GiB); reduce it first "
+                "(e.g. sklearn.decomposition.TruncatedSVD) and pass the result."
+            )
+        values = values.toarray()
     try:
         values = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -209,11 +227,13 @@ def h_score(features: ArrayLike, y: ArrayLike) -> float:
 
     Parameters
     ----------
-    features : array-like of shape (n_samples, n_features)
+    features : array-like or sparse matrix of shape (n_samples, n_features)
         The pretrained model's features on the labelled target rows. Finite
-        numbers.
+        numbers. A scipy sparse matrix is densified (refused if its dense
+        copy would exceed 1 GiB).
     y : array-like of shape (n_samples,)
-        Target labels, of any type; at least 2 distinct classes.
+        Target labels, of any type but one type for all (not strings mixed
+        with numbers); at least 2 distinct classes.
 
     Returns
     -------
