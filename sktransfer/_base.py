@@ -68,8 +68,11 @@ class SourceEstimator(BaseEstimator):
 
 
 # Fits of one process run one at a time: torch's random number generator is
-# process-global, so two fits in threads would draw from each other's stream
-# and a seeded fit would not be reproducible.
+# process-global (a fresh layer's initialisation, dropout and augmentations
+# draw from it), so two fits in threads would draw from each other's stream
+# and a seeded fit would not be reproducible. What runs outside a fit
+# (predictions, transforms) draws nothing from it, so it cannot shift a fit
+# running in another thread either.
 _FIT_LOCK = threading.RLock()
 
 
@@ -88,12 +91,19 @@ def fitting(estimator) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def seeded(random_state, device: str = "cpu") -> Iterator[None]:
+def seeded(random_state, device: str = "cpu") -> Iterator[torch.Generator]:
     """torch's RNG seeded from ``random_state`` inside the block; the global
     RNG (and the device's) left as it was. Blocks of several threads run one
-    at a time (see ``_FIT_LOCK``)."""
-    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    at a time (see ``_FIT_LOCK``).
+
+    Yields a CPU generator of the block's own, seeded from ``random_state``
+    too, for the draws that can take one (the order of the training rows):
+    those no other thread can shift at all.
+    """
+    rng = check_random_state(random_state)
+    seed = rng.randint(np.iinfo(np.int32).max)
+    generator = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
     devices = [] if torch.device(device).type == "cpu" else None
     with _FIT_LOCK, torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
-        yield
+        yield generator

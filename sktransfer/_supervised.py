@@ -144,11 +144,11 @@ class NetworkEstimator(ForwardedParams):
                 # No rows: every step draws target batches only.
                 source_data = (X[:0], y[:0])
             self._source_description = source.description if source else None
-            with seeded(self.random_state, device):
+            with seeded(self.random_state, device) as generator:
                 prepared = self._prepare(source, X, device)
                 if source_free:
                     self._check_head_transferred(prepared)
-                training = self._training(device, source_data, labelled)
+                training = self._training(device, source_data, labelled, generator)
                 strategy = choose_strategy(prepared, training, len(X))
                 try:
                     net = strategy.train(prepared, X, y, training)
@@ -191,7 +191,9 @@ class NetworkEstimator(ForwardedParams):
         self._print_summary(source, prepared)
         return prepared
 
-    def _training(self, device: str, source_data, labelled) -> Training:
+    def _training(
+        self, device: str, source_data, labelled, generator: torch.Generator
+    ) -> Training:
         return Training(
             task=self._task,
             net_params=self._net_params(device),
@@ -205,6 +207,7 @@ class NetworkEstimator(ForwardedParams):
             adaptation_weight=self._adaptation_weight(),
             net_mixins=mixins_of(self.net_mixins),
             regularization=self.regularization,
+            generator=generator,
         )
 
     #: Whether an adaptation loss on target rows only may adapt the source's

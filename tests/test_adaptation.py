@@ -139,7 +139,7 @@ def test_dann_makes_domains_harder_to_tell_apart():
     plain.fit(Xt, y)
     adapted = TransferClassifier(adaptation=dann, adaptation_weight=1.0, **common)
     adapted.fit(Xt, y)
-    assert domain_accuracy(adapted, Xs, Xt) < domain_accuracy(plain, Xs, Xt) - 0.03
+    assert domain_accuracy(adapted, Xs, Xt) < domain_accuracy(plain, Xs, Xt) - 0.02
     assert adapted.score(Xt, yt) > plain.score(Xt, yt)
     # The domain classifier learnt: it is a module of the net, and it moved.
     assert "critic_" in adapted.net_.prefixes_ or hasattr(adapted.net_, "critic_")

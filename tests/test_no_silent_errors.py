@@ -5,8 +5,11 @@ import pickle
 import threading
 import warnings
 
+import joblib
 import numpy as np
 import pytest
+import torch
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -24,6 +27,7 @@ from sktransfer import (
 )
 from sktransfer._training.nets import NonFiniteLossError
 from sktransfer.adaptation import DANN, MMD, AdaptationLoss, InformationMaximization
+from sktransfer.regularization import L2SP
 
 
 def blobs(n=120, seed=0, labels=(0, 1)):
@@ -256,6 +260,77 @@ def test_seeded_fits_in_threads_are_reproducible():
     )
     for clf in fits:
         np.testing.assert_array_equal(clf.predict_proba(Xt), serial)
+
+
+def _predicting(model, X, stop):
+    """A thread that calls ``model.predict_proba(X)`` until ``stop`` is set."""
+
+    def loop():
+        while not stop.is_set():
+            model.predict_proba(X)
+
+    thread = threading.Thread(target=loop)
+    thread.start()
+    return thread
+
+
+def test_predictions_in_another_thread_do_not_shift_a_seeded_fit():
+    # torch's DataLoader draws a seed from torch's global generator at every
+    # pass, predictions included: a predict_proba in one thread shifted a
+    # seeded fit running in another (issue 26).
+    X = np.random.RandomState(0).randn(60, 5)
+    y = np.arange(60) % 3
+    params = dict(max_epochs=15, random_state=0)
+    ref = TransferClassifier(**params).fit(X, y).predict_proba(X)
+    stop = threading.Event()
+    thread = _predicting(TransferClassifier(max_epochs=1).fit(X, y), X, stop)
+    try:
+        for _ in range(3):
+            fits = run_in_threads(
+                [lambda: TransferClassifier(**params).fit(X, y).predict_proba(X)] * 2
+            )
+            assert [np.array_equal(p, ref) for p in fits] == [True, True]
+    finally:
+        stop.set()
+        thread.join()
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        TransferClassifier(max_epochs=8, random_state=0),
+        TransferRegressor(max_epochs=8, random_state=0),
+        TransferClassifier(max_epochs=8, random_state=0, regularization=L2SP()),
+    ],
+    ids=["classifier", "regressor", "l2sp"],
+)
+def test_cross_validation_in_threads_scores_as_in_sequence(estimator):
+    X = np.random.RandomState(1).randn(80, 5).astype(np.float32)
+    y = np.arange(80) % 2
+    if estimator.regularization is not None:  # L2SP pulls towards a source
+        source = TransferClassifier(max_epochs=2, random_state=0).fit(X, y)
+        estimator = clone(estimator).set_params(source=source)
+    if isinstance(estimator, TransferRegressor):
+        y = X[:, 0] + 0.1 * X[:, 1]
+    sequential = cross_val_score(estimator, X, y, cv=8)
+    with joblib.parallel_backend("threading", n_jobs=2):
+        threaded = cross_val_score(estimator, X, y, cv=8)
+    np.testing.assert_array_equal(threaded, sequential)
+
+
+def test_predicting_draws_nothing_from_torchs_global_generator():
+    Xs, ys, Xt, yt = blobs(n=60)
+    models = [
+        TransferClassifier(max_epochs=1).fit(Xt, yt),
+        TransferRegressor(max_epochs=1).fit(Xt, yt.astype(float)),
+        TransferClassifier(source=Source(X=Xs, y=ys), max_epochs=1).fit(Xt, yt),
+    ]
+    state = torch.random.get_rng_state()
+    for model in models:
+        model.predict(Xt)
+        model.score(Xt, yt)
+        getattr(model, "predict_proba", model.predict)(Xt)
+    assert torch.equal(torch.random.get_rng_state(), state)
 
 
 # 9. A model pickles as itself, not with its source -------------------------------

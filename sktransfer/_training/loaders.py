@@ -17,12 +17,28 @@ class BatchLoader(DataLoader):
     skorch's datasets accept an array of indices, so a batch is one
     ``X[indices]`` instead of ``batch_size`` single-row lookups followed by a
     stack: the per-sample Python overhead of the default loader goes away.
+    ``generator`` draws the shuffles (and the loader's per-pass seed), as in
+    torch's DataLoader.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, **kw):
-        order = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+    def __init__(
+        self,
+        dataset,
+        batch_size=1,
+        shuffle=False,
+        drop_last=False,
+        generator=None,
+        **kw,
+    ):
+        order = (
+            RandomSampler(dataset, generator=generator)
+            if shuffle
+            else SequentialSampler(dataset)
+        )
         sampler = BatchSampler(order, batch_size, drop_last)
-        super().__init__(_Rows(dataset), batch_size=None, sampler=sampler, **kw)
+        super().__init__(
+            _Rows(dataset), batch_size=None, sampler=sampler, generator=generator, **kw
+        )
 
 
 class _Rows(TorchDataset):
@@ -58,20 +74,22 @@ class IndexStream:
 
     The position survives across epochs, so a small domain cycles through its
     rows while a large one is still on its first pass, and no data set is
-    re-scanned at the start of an epoch. Shuffles use torch's RNG, which the
-    estimator seeds.
+    re-scanned at the start of an epoch. Shuffles draw from ``generator``
+    (the fit's own), else from torch's global RNG.
     """
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, generator: torch.Generator | None = None) -> None:
         self.n = n
-        self.order = torch.randperm(n)
+        self.generator = generator
+        self.order = torch.randperm(n, generator=generator)
         self.position = 0
 
     def take(self, k: int) -> np.ndarray:
         out = []
         while k > 0:
             if self.position == self.n:
-                self.order, self.position = torch.randperm(self.n), 0
+                self.order = torch.randperm(self.n, generator=self.generator)
+                self.position = 0
             step = min(k, self.n - self.position)
             out.append(self.order[self.position : self.position + step])
             self.position += step
@@ -124,6 +142,8 @@ class DomainBatches:
         Which target rows are labelled.
     pin_memory : bool, default=False
         Yield batches in pinned memory, for asynchronous copies to CUDA.
+    generator : torch.Generator, default=None
+        Draws the shuffles; ``None``: torch's global RNG.
     """
 
     def __init__(
@@ -136,6 +156,7 @@ class DomainBatches:
         adapt,
         labelled,
         pin_memory=False,
+        generator=None,
         **_,
     ):
         self.X_target, y = dataset.X, np.asarray(dataset.y)
@@ -146,6 +167,7 @@ class DomainBatches:
         self.y_labelled = y[self.labelled]
         self.steps = math.ceil(max(len(self.X_source), len(self.X_target)) / batch_size)
         self.pin_memory = pin_memory
+        self.generator = generator
         self.streams = None
 
     def __len__(self) -> int:
@@ -153,10 +175,11 @@ class DomainBatches:
 
     def __iter__(self):
         if self.streams is None:  # created lazily, under the estimator's seed
+            g = self.generator
             self.streams = (
-                IndexStream(len(self.X_source)),
-                IndexStream(len(self.X_target)),
-                IndexStream(len(self.labelled)) if len(self.labelled) else None,
+                IndexStream(len(self.X_source), g),
+                IndexStream(len(self.X_target), g),
+                IndexStream(len(self.labelled), g) if len(self.labelled) else None,
             )
         source, target, labelled = self.streams
         empty_x = torch.empty((0, *self.X_target.shape[1:]))

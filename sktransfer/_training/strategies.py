@@ -12,7 +12,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from skorch.callbacks import PassthroughScoring
+from torch.utils.data import DataLoader
 
 from .._network import PreparedNetwork
 from .._network.blocks import resolve_layer
@@ -20,7 +22,7 @@ from .._network.modes import output_size
 from ..adaptation.base import AdaptationLoss
 from ..adaptation.objective import DomainSetup
 from ..regularization import Regularization
-from .loaders import DomainBatches
+from .loaders import BatchLoader, DomainBatches
 from .net_class import compose
 from .nets import NETS, NonFiniteGuard
 from .prefix_cache import prefix_outputs
@@ -48,6 +50,8 @@ class Training:
     adaptation_weight: float = 1.0
     net_mixins: tuple[type, ...] = ()  # placed before the net class in the MRO
     regularization: Regularization | None = None  # a penalty added to the loss
+    # The fit's own generator: the order of the training rows (see _base.seeded).
+    generator: torch.Generator | None = None
 
     @property
     def max_epochs(self) -> int:
@@ -76,10 +80,35 @@ class Strategy:
                 ("reg_loss", PassthroughScoring("reg_loss", on_train=True))
             )
         params["callbacks"] = callbacks
+        params.update(loader_generators(params, training.generator))
         net_class = compose(NETS[training.task, self.name], training.net_mixins)
         return net_class(
             module=prepared.module, frozen_norms=prepared.frozen_norms, **params
         )
+
+
+#: The loaders that take a ``generator`` (torch's DataLoader and ours).
+_SEEDABLE_LOADERS = (BatchLoader, DataLoader, DomainBatches)
+
+
+def loader_generators(params: dict, generator: torch.Generator | None) -> dict:
+    """``iterator_*__generator`` for the net's loaders that take one and were
+    given none: the fit's generator for the training rows' order, and a fresh
+    one for the passes that predict.
+
+    Without it, torch's DataLoader draws a seed from torch's *global*
+    generator at every pass (and its shuffling sampler another): a
+    ``predict`` in one thread would shift a seeded fit running in another.
+    """
+    # A prediction pass draws a seed it has no use for (it does not shuffle).
+    wanted = {"iterator_valid": torch.Generator()}
+    if generator is not None:
+        wanted["iterator_train"] = generator
+    return {
+        name + "__generator": value
+        for name, value in wanted.items()
+        if params.get(name) in _SEEDABLE_LOADERS and name + "__generator" not in params
+    }
 
 
 def fit_net(net, X, y):
