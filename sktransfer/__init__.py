@@ -9,8 +9,7 @@ from .metrics import information_maximization_score, prediction_entropy_score
 from .preprocessing import ImageMapping
 from .regressor import TransferRegressor
 from .selection import TransferSelector
-from .shallow import CORAL
-from .shallow_pseudo import SelectivePseudoLabeling
+from .shallow import CORAL, SelectivePseudoLabeling
 from .source import Source
 
 __all__ = [

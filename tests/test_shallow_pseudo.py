@@ -1,4 +1,4 @@
-"""Tests of sktransfer.shallow_pseudo.SelectivePseudoLabeling (SPL)."""
+"""Tests of sktransfer.shallow.SelectivePseudoLabeling (SPL)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from sklearn.preprocessing import StandardScaler, normalize
 from sklearn.utils import estimator_checks
 
 from sktransfer import SelectivePseudoLabeling, load_office_caltech10
-from sktransfer.shallow_pseudo import SelectivePseudoLabeling as SPL_from_module
-from sktransfer.shallow_pseudo import _lpp
+from sktransfer.shallow import SelectivePseudoLabeling as SPL_from_module
+from sktransfer.shallow._pseudo_labeling import _lpp
 
 CENTERS = np.array([[3.0, 0.0], [0.0, 3.0], [-3.0, 0.0]])
 

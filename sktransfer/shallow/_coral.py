@@ -13,8 +13,8 @@ from scipy import linalg
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..metrics._domain_gap import _covariance
 from ._target_rows import check_regularization, column_names, target_rows
-from .metrics._domain_gap import _covariance
 
 __all__ = ["CORAL"]
 
