@@ -82,6 +82,22 @@ def _is_str(v) -> bool:
     return isinstance(v, str)
 
 
+def check_not_a_class(labels, marker, what: str, why: str = "") -> None:
+    """Refuse class labels (``what``, in words) that hold ``marker``.
+
+    The marker means "no label": a class spelled like it is the ±1 trap
+    (labels coded ``{-1, 1}`` against the default ``unlabelled=-1``), where
+    the rows of one class would be read as unlabelled, silently. ``why``
+    ends the message (what else can cause it).
+    """
+    if marked(np.asarray(labels), marker).any():
+        raise ValueError(
+            f"{what} contains {marker!r}, which marks unlabelled target rows "
+            f"(unlabelled={marker!r}). If {marker!r} is a class, pass "
+            f"unlabelled=None (every target row labelled) or another marker.{why}"
+        )
+
+
 def check_source_labels(y_source: np.ndarray, marker) -> None:
     try:
         check_classification_targets(y_source)
@@ -90,12 +106,7 @@ def check_source_labels(y_source: np.ndarray, marker) -> None:
             f"Source.y must hold class labels like y: {exc} Regression targets "
             "go with TransferRegressor."
         ) from exc
-    if marked(y_source, marker).any():
-        raise ValueError(
-            f"Source.y contains {marker!r}, which marks unlabelled target rows "
-            f"(unlabelled={marker!r}). If {marker!r} is a class, pass "
-            "unlabelled=None (every target row labelled) or another marker."
-        )
+    check_not_a_class(y_source, marker, "Source.y")
 
 
 def check_label_kinds(y, marker=None, what: str = "y") -> None:

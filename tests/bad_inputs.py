@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.linear_model import LogisticRegression
 from torch import nn
 
 from sktransfer import (
@@ -31,6 +32,7 @@ from sktransfer import (
     Source,
     TransferClassifier,
     TransferRegressor,
+    TransferSelector,
     load_mnist,
     load_office_caltech10,
     load_usps,
@@ -299,6 +301,92 @@ CASES: list[tuple[str, Callable[[], object]]] = [
     ("load_office_caltech10 domain='imagenet'", lambda: load_office_caltech10("imagenet", data_home=TMP)),
     ("prefix.set_cache_limit(-1)", lambda: prefix.set_cache_limit(-1)),
     ("unpickled model fitted again without its source", lambda: pickle.loads(pickle.dumps(TransferClassifier(source=fitted(), max_epochs=1).fit(X, Y))).fit(X, Y)),
+    # issue 26: selector / threads
+    ("TransferSelector on labels coded {-1, 1}", lambda: TransferSelector([TransferClassifier(max_epochs=1)]).fit(X, np.where(Y == 0, -1, 1))),
+    ("TransferSelector, a plain classifier learning the marker -1 as a class", lambda: TransferSelector([LogisticRegression()]).fit(X, unlabelled_but(Y[:10]))),
+]  # fmt: skip
+
+# issue 26: data files, cache, metrics, messages
+
+
+def usps_home(name: str, pixels: np.ndarray) -> Path:
+    """A data home whose usps/<name> (usps.h5 or zip.train.gz) holds ``pixels``."""
+    import gzip
+
+    import h5py
+
+    home = Path(tempfile.mkdtemp(dir=TMP))
+    (home / "usps").mkdir()
+    labels = np.arange(len(pixels)) % 10
+    if name == "usps.h5":
+        with h5py.File(home / "usps" / name, "w") as f:
+            f.create_dataset("train/data", data=pixels.astype(np.float32))
+            f.create_dataset("train/target", data=labels)
+    else:
+        lines = (
+            " ".join(map(str, [lab, *row]))
+            for lab, row in zip(labels, pixels, strict=True)
+        )
+        (home / "usps" / name).write_bytes(gzip.compress("\n".join(lines).encode()))
+    return home
+
+
+def usps_pixels(value: float, low: float = 0.0) -> np.ndarray:
+    pixels = np.full((3, 256), low)
+    pixels[1, 5] = value
+    return pixels
+
+
+def metric(name: str) -> Callable:
+    import sktransfer.metrics
+
+    return getattr(sktransfer.metrics, name)
+
+
+def transfer_curve(results) -> Callable[[], object]:
+    from sktransfer.plotting import TransferCurveDisplay
+
+    return lambda: TransferCurveDisplay.from_results(results)
+
+
+def huge_sparse():
+    import scipy.sparse
+
+    return scipy.sparse.csr_matrix((100_000, 2_000), dtype=np.float64)
+
+
+def regressor():
+    from sklearn.linear_model import LinearRegression
+
+    return LinearRegression().fit(X, Y)
+
+
+def eight_class_source() -> TransferClassifier:
+    return TransferClassifier(max_epochs=1).fit(X, np.arange(30) % 8)
+
+
+MIXED_LABELS = np.array([0, "a"] * 15, dtype=object)
+
+CASES += [
+    ("load_usps from a usps.h5 holding grey levels 0..255", lambda: load_usps(data_home=usps_home("usps.h5", usps_pixels(255.0)))),
+    ("load_usps from a usps.h5 with a NaN pixel", lambda: load_usps(data_home=usps_home("usps.h5", usps_pixels(np.nan)))),
+    ("load_usps from an ESL file with a pixel of 5.0", lambda: load_usps(data_home=usps_home("zip.train.gz", usps_pixels(5.0, low=-1.0)), download_if_missing=False)),
+    ("load_usps from an ESL file with a NaN pixel", lambda: load_usps(data_home=usps_home("zip.train.gz", usps_pixels(np.nan, low=-1.0)), download_if_missing=False)),
+    ("load_office_caltech10 domain=['amazon']", lambda: load_office_caltech10(["amazon"], data_home=TMP)),
+    ("prefix.set_disk_cache_limit(folder, -1)", lambda: prefix.set_disk_cache_limit(TMP, -1)),
+    ("prefix.set_disk_cache_limit on a missing folder", lambda: prefix.set_disk_cache_limit(TMP / "missing", 1 << 20)),
+    ("coral_distance of rows around 1e155 (beyond float64)", lambda: metric("coral_distance")(X.astype(np.float64) * 1e155, X[::-1].astype(np.float64) * 2e155)),
+    ("log_me on a sparse matrix too large to densify", lambda: metric("log_me")(huge_sparse(), np.arange(100_000) % 2)),
+    ("log_me with labels mixing strings and numbers", lambda: metric("log_me")(X, [0, "a"] * 15)),
+    ("information_maximization_score on a regressor", lambda: metric("information_maximization_score")(regressor(), X)),
+    ("TransferCurveDisplay with a NaN score", transfer_curve({"a": {1: [0.5, float("nan")], 5: [0.7]}})),
+    ("MeanTeacher augment returning NaN", lambda: TransferClassifier(source=Source(X=X, y=Y), adaptation=MeanTeacher(augment=lambda t: t * float("nan")), max_epochs=1).fit(X, np.full(30, -1))),
+    ("criterion=nn.MSELoss for the classifier", fit(criterion=nn.MSELoss)),
+    ("y mixing strings and numbers", lambda: TransferClassifier(max_epochs=1).fit(X, [0, "a"] * 15)),
+    ("y of an object array mixing strings and numbers", lambda: TransferClassifier(max_epochs=1).fit(X, MIXED_LABELS)),
+    ("Source.y mixing strings and numbers", lambda: TransferClassifier(source=Source(X=X, y=MIXED_LABELS), max_epochs=1).fit(X, np.array(["a", "b"] * 15))),
+    ("ImageMapping batch_size=True", mapping(batch_size=True)),
+    ("SHOT with classes= that drop the source's output layer", lambda: TransferClassifier(source=eight_class_source(), classes=[0, 1], adaptation=SHOT(), max_epochs=1).fit(X, np.full(30, -1))),
 ]  # fmt: skip
 
 #: Where a clear error may be raised: our code, or scikit-learn's checks.

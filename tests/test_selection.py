@@ -3,10 +3,12 @@
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
+from skorch.callbacks import Callback
 
 from sktransfer import (
     FeatureTransferTransformer,
@@ -280,6 +282,61 @@ def test_selector_errors():
         ).fit(Xt, yt)
     with pytest.raises(ValueError, match="top_k"):
         TransferSelector([TransferClassifier()], top_k=0).fit(Xt, yt)
+
+
+def test_selector_refuses_labels_coded_plus_minus_one():
+    # The ±1 trap: the selector read the -1 rows as unlabelled and ranked by
+    # a label-free score while its candidates (no source data) learnt -1 as
+    # a class (issue 26). The check TransferClassifier applies to Source.y.
+    _, _, Xt, yt = blobs(n=80)
+    y = np.where(yt == 0, -1, 1)
+    candidates = [TransferClassifier(max_epochs=1), TransferClassifier(max_epochs=2)]
+    with pytest.raises(ValueError, match=r"contains -1, which marks unlabelled.*"
+                       r"unlabelled=None"):  # fmt: skip
+        TransferSelector(candidates).fit(Xt, y)
+    selector = TransferSelector(candidates, unlabelled=None, random_state=0)
+    np.testing.assert_array_equal(selector.fit(Xt, y).classes_, [-1, 1])
+    assert "log_me" in selector.decided_by_  # ranked with the labels
+    # Semi-supervised y, but a candidate that reads -1 as a class.
+    y = yt.copy()
+    y[:20] = -1
+    with pytest.raises(ValueError, match=r"candidate 'lr'.*contains -1"):
+        TransferSelector([("lr", LogisticRegression())]).fit(Xt, y)
+
+
+def test_selector_trains_and_compares_a_plain_classifier(source):
+    _, _, Xt, yt = blobs()
+    candidates = [
+        ("lr", LogisticRegression()),
+        ("net", TransferClassifier(source=source, max_epochs=2)),
+    ]
+    selector = TransferSelector(candidates, top_k=1, random_state=0)
+    selector.fit(Xt[:90], yt[:90])
+    report = selector.report_.set_index("candidate")
+    assert np.isnan(report.loc["lr", "transferability"])  # nothing to rank
+    assert np.isfinite(report.loc["net", "transferability"])
+    assert report["trained"].all()  # the top one, and the one not ranked
+    assert np.isfinite(report["validation_accuracy"]).all()
+    assert "could not be ranked" in selector.decided_by_
+    assert selector.predict(Xt[90:]).shape == (len(Xt) - 90,)
+    alone = TransferSelector([("lr", LogisticRegression())]).fit(Xt[:90], yt[:90])
+    assert alone.best_name_ == "lr"
+
+
+class _Interrupt(Callback):
+    def on_epoch_end(self, net, **kwargs):
+        raise KeyboardInterrupt
+
+
+def test_an_interrupted_selector_fit_leaves_nothing_fitted():
+    _, _, Xt, yt = blobs(n=60)
+    interrupted = TransferClassifier(max_epochs=2, callbacks=[_Interrupt()])
+    selector = TransferSelector([interrupted, clone(interrupted)], top_k=1)
+    with pytest.raises(KeyboardInterrupt):
+        selector.fit(Xt, yt)  # in the refit of the best-ranked candidate
+    assert [k for k in vars(selector) if k.endswith("_")] == []
+    with pytest.raises(NotFittedError):
+        selector.predict(Xt)
 
 
 def test_reverse_validation_with_held_out_rows_missing_a_class():

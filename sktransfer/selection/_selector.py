@@ -11,9 +11,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from .._labels import check_marker_type, marked
+from .._labels import (
+    check_marker_type,
+    check_not_a_class,
+    labelled_rows,
+    marked,
+)
 from .._params import InstanceOf, Interval, IsCallable, Options, check_params
 from ..metrics._ensemble import ensemble_agreement
 from ..metrics._scorers import log_me_scorer, soft_neighborhood_density_score
@@ -46,9 +51,17 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     ----------
     candidates : list of estimators or of (name, estimator) pairs
         The settings to choose from, e.g. ``TransferClassifier`` with other
-        ``freeze_depth``, ``adaptation`` or ``source``; any classifier works
-        (a ``Pipeline`` of a feature transformer and a linear model is ranked
-        on the transformer's output).
+        ``freeze_depth``, ``adaptation`` or ``source``; any classifier works.
+        What ``scoring`` can rank before training: a ``TransferClassifier``
+        (its prepared network), a feature transformer, and a ``Pipeline`` of
+        steps before a model (on what the steps return). A plain classifier
+        (e.g. ``LogisticRegression()``) has no representation to score
+        before training: it is not ranked (``transferability`` NaN) but
+        always trained, beside the ``top_k`` best-ranked ones, and compared
+        with them on the held-out rows. A candidate that reads the
+        ``unlabelled`` marker as a class (a plain classifier, or a
+        ``TransferClassifier`` without source data) is refused when ``y``
+        holds marked rows: the selector would read them as unlabelled.
     scoring : callable, default=None
         Transferability scorer ``(estimator, X, y) -> float`` used to rank
         candidates before training; ``None`` means
@@ -72,12 +85,15 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         loss) then cannot pull the choice below "no adaptation" unnoticed.
         Every candidate needs ``predict_proba``. ``None``: no guard.
     top_k : int, default=2
-        How many of the best-ranked candidates are trained (with labels).
+        How many of the best-ranked candidates are trained (with labels);
+        candidates that cannot be ranked are trained too.
     validation_size : float, default=0.25
         Fraction of the labelled target rows held out to compare the trained
         candidates.
     unlabelled : int, float, str or None, default=-1
-        The value of ``y`` that marks an unlabelled row.
+        The value of ``y`` that marks an unlabelled row. It may not be a class
+        the candidates learn: with labels coded ``{-1, 1}``, pass
+        ``unlabelled=None`` or another marker.
     random_state : int, RandomState instance or None, default=None
         Seeds the validation split, and the candidates whose own
         ``random_state`` is ``None``.
@@ -167,7 +183,9 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Returns
         -------
         self : TransferSelector
-            The fitted selector.
+            The fitted selector. The fitted attributes are set once every
+            candidate's fit has succeeded: a fit that fails or is interrupted
+            sets none.
         """
         check_params(self, self._constraints)
         if y is None:
@@ -175,9 +193,11 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None (mark unlabelled rows with the unlabelled value instead)."
             )
-        # Checked (shape, no sparse matrix) and named here; the candidates get
-        # X as it was given, column names included.
-        validate_data(self, X, allow_nd=True, dtype=None, ensure_all_finite=False)
+        # Checked (shape, no sparse matrix) here; the candidates get X as it
+        # was given, column names included.
+        check_array(
+            X, allow_nd=True, dtype=None, ensure_all_finite=False, estimator=self
+        )
         named = self._named_candidates()
         if self.baseline is not None and self.baseline not in dict(named):
             raise ValueError(
@@ -188,14 +208,37 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         check_marker_type(y, self.unlabelled)
         labelled = ~marked(y, self.unlabelled)
         if len(np.unique(y[labelled])) >= 2:
-            rows, best = self._with_labels(named, X, y, labelled)
+            rows, best, estimator, decided_by = self._with_labels(named, X, y, labelled)
         else:
-            rows, best = self._without_labels(named, X, y)
-        self.report_ = pd.DataFrame(rows)
-        self.report_["selected"] = self.report_["candidate"] == best
+            rows, best, estimator, decided_by = self._without_labels(named, X, y)
+        report = pd.DataFrame(rows)
+        report["selected"] = report["candidate"] == best
+        # The one place that sets fitted attributes: only once all succeeded.
+        validate_data(self, X, skip_check_array=True)  # n_features_in_, names
+        self.report_ = report
         self.best_name_ = best
-        self.classes_ = getattr(self.best_estimator_, "classes_", None)
+        self.best_estimator_ = estimator
+        self.decided_by_ = decided_by
+        self.classes_ = getattr(estimator, "classes_", None)
         return self
+
+    def _fit(self, name: str, candidate, X, y):
+        """A clone of ``candidate`` fitted on ``X, y``, refused if it learnt
+        the ``unlabelled`` marker as a class: the selector reads those rows
+        as unlabelled, the candidate trained on them as a class."""
+        fitted = clone(candidate).fit(X, y)
+        classes = getattr(fitted, "classes_", None)
+        if classes is not None and marked(y, self.unlabelled).any():
+            check_not_a_class(
+                classes,
+                self.unlabelled,
+                f"The classes_ of candidate {name!r}, {np.asarray(classes).tolist()},",
+                " Otherwise that candidate read the marked rows as a class: a "
+                "TransferClassifier reads the marker as unlabelled only when it "
+                "trains across domains (a Source with data, or an adaptation "
+                "loss adapting a source), a plain classifier never.",
+            )
+        return fitted
 
     def _named_candidates(self) -> list[tuple[str, object]]:
         named = [
@@ -225,49 +268,74 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return candidate
 
     def _with_labels(self, named, X, y, labelled):
+        """``(rows, best name, best estimator fitted on all rows, why)``."""
         scoring = self.scoring or log_me_scorer
         rows_l = np.flatnonzero(labelled)
         X_l, y_l = _take(X, rows_l), y[rows_l]
-        rows = []
-        for name, candidate in named:
+        rows, unranked = [], []
+        for i, (name, candidate) in enumerate(named):
             start = time.perf_counter()
-            prepared = untrained(candidate).fit(X_l, y_l)
-            score = float(scoring(prepared, X_l, y_l))
+            prepared = untrained(candidate)
+            if prepared is None:  # nothing to score before training
+                score, count = np.nan, np.nan
+                unranked.append(i)
+                self._say(f"{name}: not ranked (nothing to score before training)")
+            else:
+                prepared.fit(X_l, y_l)
+                score = float(scoring(prepared, X_l, y_l))
+                count = _trainable_parameters(prepared)
+                self._say(f"{name}: {scoring!r} = {score:.4f}")
             rows.append(
                 {
                     "candidate": name,
                     "transferability": score,
-                    "trainable_parameters": _trainable_parameters(prepared),
+                    "trainable_parameters": count,
                     "trained": False,
                     "validation_accuracy": np.nan,
                     "seconds": time.perf_counter() - start,
                 }
             )
-            self._say(f"{name}: {scoring!r} = {score:.4f}")
-        order = sorted(range(len(rows)), key=lambda i: _rank_key(rows[i]))
-        top = order[: self.top_k]
+        ranked = [i for i in range(len(rows)) if i not in unranked]
+        order = sorted(ranked, key=lambda i: _rank_key(rows[i]))
+        # The best ranked, then every candidate the score could not rank.
+        top = order[: self.top_k] + unranked
         val = self._validation_rows(rows_l, y_l)
         fit_rows = np.setdiff1d(np.arange(len(y)), val)
         for i in top if len(top) > 1 and len(val) else ():
             name, candidate = named[i]
             start = time.perf_counter()
-            trained = clone(candidate).fit(_take(X, fit_rows), y[fit_rows])
+            trained = self._fit(name, candidate, _take(X, fit_rows), y[fit_rows])
             accuracy = float(trained.score(_take(X, val), y[val]))
             rows[i].update(trained=True, validation_accuracy=accuracy)
             rows[i]["seconds"] += time.perf_counter() - start
             self._say(f"{name}: validation accuracy {accuracy:.4f}")
+        ranking = f"{scoring!r} ranked {len(ranked)} candidates" + (
+            f" ({len(unranked)} could not be ranked)" if unranked else ""
+        )
         if len(top) > 1 and len(val):
             best = max(top, key=lambda i: rows[i]["validation_accuracy"])
-            self.decided_by_ = (
-                f"{scoring!r} ranked {len(named)} candidates; the accuracy on "
-                f"{len(val)} held-out labelled rows chose among the top {len(top)}"
+            chose = (
+                f"the top {len(order[: self.top_k])}"
+                + (" and those not ranked" if unranked else "")
+                if ranked
+                else "all of them"
+            )
+            decided_by = (
+                f"{ranking}; the accuracy on {len(val)} held-out labelled rows "
+                f"chose among {chose}"
             )
         else:
             best = top[0]
-            why = "top_k=1" if len(top) == 1 else "too few labelled rows to validate"
-            self.decided_by_ = f"{scoring!r} ranked {len(named)} candidates ({why})"
-        self.best_estimator_ = clone(named[best][1]).fit(X, y)
-        return rows, named[best][0]
+            why = (
+                "a single candidate"
+                if len(named) == 1
+                else "top_k=1"
+                if len(top) == 1
+                else "too few labelled rows to validate"
+            )
+            decided_by = f"{ranking} ({why})"
+        name, candidate = named[best]
+        return rows, name, self._fit(name, candidate, X, y), decided_by
 
     def _validation_rows(self, rows_l, y_l) -> np.ndarray:
         n_val = int(round(self.validation_size * len(rows_l)))
@@ -282,6 +350,7 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return np.sort(rows_l[val])
 
     def _without_labels(self, named, X, y):
+        """``(rows, best name, best estimator, why)``."""
         scoring = self.label_free_scoring or soft_neighborhood_density_score
         consensus = scoring == "ensemble" or self.baseline is not None
         for name, candidate in named if consensus else ():
@@ -293,7 +362,7 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         rows, fitted = [], {}
         for name, candidate in named:
             start = time.perf_counter()
-            fitted[name] = clone(candidate).fit(X, y)
+            fitted[name] = self._fit(name, candidate, X, y)
             rows.append(
                 {
                     "candidate": name,
@@ -318,13 +387,12 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         names = [row["candidate"] for row in rows]
         best = names[int(np.nanargmax(scores))]
         if self.baseline is None:
-            self.decided_by_ = f"{decided} on the unlabelled target rows"
+            decided_by = f"{decided} on the unlabelled target rows"
         else:
-            best, self.decided_by_ = guarded_pick(
+            best, decided_by = guarded_pick(
                 best, dict(zip(names, agreement, strict=True)), self.baseline, decided
             )
-        self.best_estimator_ = fitted[best]
-        return rows, best
+        return rows, best, fitted[best], decided_by
 
     def _say(self, line: str) -> None:
         if self.verbose:
@@ -341,22 +409,26 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return self.best_estimator_.predict_proba(X)
 
     def score(self, X, y, sample_weight=None):
-        """The chosen estimator's score (accuracy for a classifier)."""
+        """The chosen estimator's score (accuracy for a classifier) on the
+        labelled rows: rows of ``y`` marked ``unlabelled`` are left out, as
+        in ``fit``; a ``ValueError`` when no row is labelled."""
         check_is_fitted(self)
+        X, y, sample_weight = labelled_rows(X, y, sample_weight, self.unlabelled)
         return self.best_estimator_.score(X, y, sample_weight=sample_weight)
 
 
 def untrained(candidate):
     """What a transferability score looks at, before any training: a clone
     that only prepares (``max_epochs=0``) where the candidate trains a
-    network, and a Pipeline's steps before its model (the model is not
-    fitted)."""
+    network, a Pipeline's steps before its model (the model is not fitted),
+    a transformer itself; ``None`` for a plain model (nothing to look at
+    before it is trained)."""
     estimator = clone(candidate)
     if isinstance(estimator, Pipeline) and len(estimator) > 1:
         return estimator[:-1]
     if "max_epochs" in estimator.get_params():
-        estimator.set_params(max_epochs=0)
-    return estimator
+        return estimator.set_params(max_epochs=0)
+    return estimator if hasattr(estimator, "transform") else None
 
 
 def guarded_pick(
