@@ -3,6 +3,7 @@
 import copy
 import pickle
 import threading
+import types
 import warnings
 
 import joblib
@@ -354,6 +355,53 @@ def test_a_model_trained_with_source_data_pickles_as_its_weights():
     assert copy.deepcopy(across).source is across.source  # in memory: shared
     chained = TransferClassifier(source=again, max_epochs=1).fit(Xt, yt)
     assert len(pickle.dumps(chained)) < 2 * size_plain  # no growth along a chain
+
+
+def _arrays_held_by(estimator) -> list:
+    """Every NumPy array and torch tensor reachable from the estimator's
+    attributes (its ``source`` parameter aside), through containers and
+    objects' attributes."""
+    stack = [v for k, v in vars(estimator).items() if k != "source"]
+    seen, found = set(), []
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, np.ndarray | torch.Tensor):
+            found.append(obj)
+        elif isinstance(obj, dict):
+            stack.extend([*obj.keys(), *obj.values()])
+        elif isinstance(obj, list | tuple | set | frozenset):
+            stack.extend(obj)
+        elif isinstance(obj, type | types.ModuleType | types.FunctionType):
+            continue
+        elif hasattr(obj, "__dict__"):
+            stack.extend(vars(obj).values())
+    return found
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])  # copied, or as given
+def test_a_fitted_model_holds_no_reference_to_the_source_rows(dtype):
+    # It no longer pickled them, but kept them in memory: 39 MiB for
+    # 100000 x 100 source rows, for as long as the model lived (issue 26).
+    rng = np.random.RandomState(0)
+    Xs, Xt = rng.normal(size=(173, 5)).astype(dtype), rng.normal(size=(60, 5))
+    ys, yt = np.arange(173) % 2, np.arange(60) % 2
+    for model in (
+        TransferClassifier(source=Source(X=Xs, y=ys), max_epochs=1),
+        TransferRegressor(source=Source(X=Xs, y=ys * 1.0), max_epochs=1),
+    ):
+        model.fit(Xt, yt * (1.0 if isinstance(model, TransferRegressor) else 1))
+        held = _arrays_held_by(model)
+        assert held  # the walk reaches the network's weights
+        assert not [tuple(a.shape) for a in held if len(a.shape) and len(a) == 173]
+        assert not [a for a in held if isinstance(a, np.ndarray)
+                    and np.shares_memory(a, Xs)]  # fmt: skip
+        model.predict(Xt)  # predicting needs no source row
+    again = copy.deepcopy(model)
+    with pytest.raises(ValueError, match="released when the fit ended"):
+        again.net_.partial_fit(Xt, yt * 1.0)  # the net alone cannot go on
 
 
 # 10. Scoring unlabelled rows ------------------------------------------------------

@@ -159,6 +159,12 @@ class DomainBatches:
         generator=None,
         **_,
     ):
+        if source is None:
+            raise ValueError(
+                "This net's source rows were released when the fit ended (a "
+                "fitted model keeps none): fit the estimator again to train "
+                "across domains."
+            )
         self.X_target, y = dataset.X, np.asarray(dataset.y)
         self.X_source, self.y_source = source
         self.batch_size = batch_size

@@ -361,8 +361,18 @@ class _DomainSteps:
             self.history.record_batch(name, value)
         return {"loss": loss, "y_pred": logits_s, "domain_batch": domain_batch}
 
+    def fit_loop(self, *args, **kwargs):
+        try:
+            return super().fit_loop(*args, **kwargs)
+        finally:
+            # Released when the fit ends, like a prefix net's ``rest``:
+            # predicting needs no source row, and a fitted model would hold
+            # its copy of Source.X for as long as it lives. Nothing trains
+            # the net again (the estimator's fit builds a new one).
+            self.iterator_train__source = None
+
     def __getstate__(self):
-        # A saved net does not carry the source rows: predicting needs none.
+        # A net saved during its fit does not carry the source rows either.
         state = super().__getstate__()
         if "iterator_train__source" in state:
             state["iterator_train__source"] = None
