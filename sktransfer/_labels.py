@@ -5,6 +5,7 @@ from __future__ import annotations
 from numbers import Integral, Number, Real
 
 import numpy as np
+from sklearn.utils import _safe_indexing
 from sklearn.utils.multiclass import check_classification_targets
 
 
@@ -141,3 +142,25 @@ def check_label_kinds(y, marker=None, what: str = "y") -> None:
                 f"would silently be the class {str(number)!r}. Give every label "
                 "the same type (e.g. all strings)."
             )
+
+
+def labelled_rows(X, y, sample_weight, marker):
+    """``(X, y, sample_weight)`` without the rows of ``y`` marked ``marker``,
+    for scoring: accuracy on the labelled rows, so that a search over partly
+    labelled target rows ranks its candidates on those. Unchanged when no row
+    is marked; a clear ``ValueError`` when every row is (accuracy needs
+    labels: the label-free scorers compare models without them)."""
+    unlabelled = marked(np.asarray(y), marker)
+    if not unlabelled.any():
+        return X, y, sample_weight
+    if unlabelled.all():
+        raise ValueError(
+            f"y has all its {len(unlabelled)} rows marked unlabelled "
+            f"({marker!r}): accuracy needs labels. To compare models without "
+            "target labels, score with sktransfer.information_maximization_score "
+            "(e.g. GridSearchCV(..., scoring=information_maximization_score))."
+        )
+    rows = np.flatnonzero(~unlabelled)
+    if sample_weight is not None:
+        sample_weight = _safe_indexing(sample_weight, rows)
+    return _safe_indexing(X, rows), retyped(np.asarray(y)[rows]), sample_weight

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import _safe_indexing, column_or_1d
+from sklearn.utils import column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
@@ -20,6 +20,7 @@ from ._labels import (
     check_label_kinds,
     check_marker_type,
     check_source_labels,
+    labelled_rows,
     marked,
     retyped,
 )
@@ -517,21 +518,9 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
             The fraction of correct predictions among the labelled rows.
         """
         check_is_fitted(self)
-        unlabelled = marked(np.asarray(y), getattr(self, "_marker", None))
-        if unlabelled.all() and len(unlabelled):
-            raise ValueError(
-                f"y has all its {len(unlabelled)} rows marked unlabelled "
-                f"({self._marker!r}): accuracy needs labels. To compare models "
-                "without target labels, score with "
-                "sktransfer.information_maximization_score (e.g. "
-                "GridSearchCV(..., scoring=information_maximization_score))."
-            )
-        if unlabelled.any():  # accuracy on the labelled rows only
-            rows = np.flatnonzero(~unlabelled)
-            X = _safe_indexing(X, rows)
-            y = retyped(np.asarray(y)[rows])
-            if sample_weight is not None:
-                sample_weight = np.asarray(sample_weight)[rows]
+        X, y, sample_weight = labelled_rows(
+            X, y, sample_weight, getattr(self, "_marker", None)
+        )
         return super().score(X, y, sample_weight=sample_weight)
 
     def _net_extras(self) -> dict:

@@ -265,3 +265,50 @@ def test_predict_log_proba_is_the_log_of_predict_proba():
     np.testing.assert_allclose(
         np.exp(clf.predict_log_proba(X)), clf.predict_proba(X), rtol=1e-12
     )
+
+
+# Partly labelled target rows (issue #27) -----------------------------------------
+
+
+def test_search_over_partly_labelled_rows_scores_the_labelled_ones():
+    from conftest import shifted_domains
+    from sklearn.metrics import accuracy_score
+    from sklearn.model_selection import GridSearchCV
+
+    from sktransfer import Source
+
+    Xs, ys, Xt, yt = shifted_domains(200, 90, n_features=8, n_classes=3)
+    y = yt.copy()
+    y[::3] = -1  # a third of the target rows unlabelled
+    clf = TransferClassifier(source=Source(X=Xs, y=ys), max_epochs=2, random_state=0)
+    search = GridSearchCV(clf, {"target_weight": [0.3, 1.0]}, cv=2).fit(Xt, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+    fitted, labelled = search.best_estimator_, y != -1
+    expected = accuracy_score(y[labelled], fitted.predict(Xt[labelled]))
+    assert fitted.score(Xt, y) == pytest.approx(expected)
+    weights = np.linspace(0.5, 2.0, len(y))
+    expected = accuracy_score(
+        y[labelled], fitted.predict(Xt[labelled]), sample_weight=weights[labelled]
+    )
+    assert fitted.score(Xt, y, sample_weight=weights) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="information_maximization_score"):
+        fitted.score(Xt, np.full(len(y), -1))
+
+
+def test_selector_scores_the_labelled_rows():
+    from conftest import shifted_domains
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score
+
+    from sktransfer.selection import TransferSelector
+
+    _, _, X, y = shifted_domains(10, 90, n_features=8, n_classes=3)
+    selector = TransferSelector([LogisticRegression()], random_state=0).fit(X, y)
+    partly = y.copy()
+    partly[::3] = -1
+    labelled = partly != -1
+    expected = accuracy_score(y[labelled], selector.predict(X[labelled]))
+    assert selector.score(X, partly) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="accuracy needs labels"):
+        selector.score(X, np.full(len(y), -1))
