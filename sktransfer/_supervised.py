@@ -8,6 +8,7 @@ targets are validated and encoded and which skorch net (``_task``) trains.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from numbers import Integral, Real
 
@@ -119,6 +120,26 @@ class NetworkEstimator(ForwardedParams):
             self.regularization.check_params()
         self._check_forwarded()
 
+    def _check_target_weight(self, across: bool) -> None:
+        """Warn that ``target_weight`` is ignored when fit trains the target
+        rows alone: it weighs their loss against the source rows' (or, in
+        source-free adaptation, the adaptation loss), so it needs those. Like
+        ``adaptation_weight`` without a loss: a warning, so that a grid over
+        sources with and without rows still fits every candidate. Called once
+        ``fit`` knows whether the source carries rows (it resolves it)."""
+        default = inspect.signature(type(self).__init__).parameters["target_weight"]
+        if across or self.target_weight == default.default:
+            return
+        warnings.warn(
+            f"target_weight={self.target_weight!r} weighs the loss on the "
+            "labelled target rows against the source rows' loss, but the source "
+            "carries no rows, so it is ignored: give source=sktransfer.Source("
+            "weights=..., X=X_source, y=y_source) to train on both domains, or "
+            f"leave target_weight={default.default!r}.",
+            UserWarning,
+            stacklevel=4,
+        )
+
     # -- fit ------------------------------------------------------------------
 
     def fit(self, X, y):
@@ -128,6 +149,7 @@ class NetworkEstimator(ForwardedParams):
             device = resolve_device(self.device)
             source = resolve_source(self.source)
             across = self._trains_across_domains(source)
+            self._check_target_weight(across)
             check_precision(self.precision, self._net_device(device))
             check_net_mixins(
                 mixins_of(self.net_mixins),

@@ -110,7 +110,7 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         labelled data (:class:`~sktransfer.Source`): the weight of the mean
         loss on the labelled target rows against the mean loss on the source
         rows. Without source data only ``L_target`` is trained, and this
-        parameter is ignored.
+        parameter is ignored (with a warning unless it is 1.0).
     adaptation : AdaptationLoss, default=None
         An unsupervised domain adaptation loss (:class:`~sktransfer.adaptation.DANN`,
         :class:`~sktransfer.adaptation.CDAN`, :class:`~sktransfer.adaptation.DeepCORAL`,

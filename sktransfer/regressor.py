@@ -52,7 +52,8 @@ class TransferRegressor(RegressorMixin, NetworkEstimator):
         Memory layout of a convolutional network while it trains.
     target_weight : float, default=1.0
         λ in ``L = L_source + λ·L_target + μ·L_adapt`` when the source carries
-        data; every target row is labelled.
+        data; every target row is labelled. Without source data it is ignored
+        (with a warning unless it is 1.0).
     adaptation : AdaptationLoss, default=None
         A domain adaptation loss between source and target features (needs
         source data); its hyperparameters are ``adaptation__*`` parameters.

@@ -312,3 +312,27 @@ def test_selector_scores_the_labelled_rows():
     assert selector.score(X, partly) == pytest.approx(expected)
     with pytest.raises(ValueError, match="accuracy needs labels"):
         selector.score(X, np.full(len(y), -1))
+
+
+def test_target_weight_without_source_rows_warns():
+    import warnings
+
+    from sktransfer import Source, TransferRegressor
+
+    X, y = small_problem(n=60)
+    fitted = TransferClassifier(max_epochs=1, random_state=0).fit(X, y)
+    for source in (None, fitted, Source(weights=fitted)):
+        with pytest.warns(UserWarning, match=r"target_weight=0\.3 .* ignored"):
+            TransferClassifier(source=source, target_weight=0.3, max_epochs=1).fit(
+                X, y
+            )
+    with pytest.warns(UserWarning, match="target_weight=2.0"):
+        TransferRegressor(target_weight=2.0, max_epochs=1).fit(X, X[:, 0])
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*target_weight")
+        TransferClassifier(source=fitted, max_epochs=1).fit(X, y)  # the default
+        TransferRegressor(max_epochs=1).fit(X, X[:, 0])
+        # With source rows it weighs the target rows' loss: no warning.
+        TransferClassifier(
+            source=Source(X=X, y=y), target_weight=0.3, max_epochs=1
+        ).fit(X, y)
