@@ -323,9 +323,7 @@ def test_target_weight_without_source_rows_warns():
     fitted = TransferClassifier(max_epochs=1, random_state=0).fit(X, y)
     for source in (None, fitted, Source(weights=fitted)):
         with pytest.warns(UserWarning, match=r"target_weight=0\.3 .* ignored"):
-            TransferClassifier(source=source, target_weight=0.3, max_epochs=1).fit(
-                X, y
-            )
+            TransferClassifier(source=source, target_weight=0.3, max_epochs=1).fit(X, y)
     with pytest.warns(UserWarning, match="target_weight=2.0"):
         TransferRegressor(target_weight=2.0, max_epochs=1).fit(X, X[:, 0])
     with warnings.catch_warnings():
@@ -336,3 +334,28 @@ def test_target_weight_without_source_rows_warns():
         TransferClassifier(
             source=Source(X=X, y=y), target_weight=0.3, max_epochs=1
         ).fit(X, y)
+
+
+def test_input_and_state_dict_errors_name_the_fix():
+    from sktransfer.models import MLP
+
+    X, y = small_problem(n=60, n_features=8)
+    fitted = TransferClassifier(max_epochs=1, random_state=0).fit(X, y)
+    for source in (fitted, fitted.module_):
+        with pytest.raises(ValueError, match=r"shape \(5,\)") as error:
+            TransferClassifier(source=source, max_epochs=1).fit(X[:, :5], y)
+        assert "keeps its network as it is, first layer included" in str(error.value)
+        assert "pass module=MLP" in str(error.value)
+    # The fix it names works: a new first layer, the rest transferred.
+    with pytest.warns(UserWarning, match="re-initialised"):
+        narrow = TransferClassifier(source=fitted, module=MLP, max_epochs=1)
+        narrow.fit(X[:, :5], y)
+    assert (narrow.transfer_report_["status"] == "transferred").any()
+
+    images = np.random.RandomState(0).normal(size=(20, 1, 28, 28)).astype("float32")
+    state_dict = {
+        "conv1.weight": torch.zeros(4, 1, 5, 5), "conv1.bias": torch.zeros(4)
+    }  # fmt: skip
+    with pytest.raises(ValueError, match="nothing would be transferred") as error:
+        TransferClassifier(source=state_dict, max_epochs=1).fit(images, y[:20])
+    assert "a state dict holds no architecture: pass module=" in str(error.value)

@@ -133,7 +133,9 @@ def prepare(
         transferred = copy_matching_weights(module, source.state_dict)
     # A copy: an in-place first layer must not write into the caller's X.
     example = torch.tensor(X[:2])
-    blocks, output = trace(module, example)
+    # module=None and a source network: its copy, first layer included.
+    kept = given is None and source is not None and source.module is not None
+    blocks, output = trace(module, example, _kept_hint(module) if kept else "")
     _check_output(output, len(example), n_outputs, outputs_name)
     frozen = select_frozen(blocks, freeze_depth)
     if freeze_head and all(b is not blocks[-1] for b in frozen):
@@ -148,6 +150,11 @@ def prepare(
             "target network by name and shape, so nothing would be "
             f"transferred. Source tensors: {_shapes(source.state_dict)}; "
             f"target: {_shapes(module.state_dict())}."
+            + (
+                _weights_only_hint(type(module).__name__)
+                if given is None and source.module is None
+                else ""
+            )
         )
     module.to(device)
     return PreparedNetwork(
@@ -205,9 +212,11 @@ def _build(source, X, n_outputs, module, kwargs, default) -> nn.Module:
     return module(**kwargs)
 
 
-def trace(module: nn.Module, example: torch.Tensor) -> tuple[list[Block], object]:
+def trace(
+    module: nn.Module, example: torch.Tensor, hint: str = ""
+) -> tuple[list[Block], object]:
     """The network's blocks and output, traced on ``example``; a clear error
-    when the network cannot take inputs of that shape."""
+    when the network cannot take inputs of that shape (``hint`` ends it)."""
     try:
         return trace_blocks(module, example)
     except (RuntimeError, ValueError, TypeError, IndexError) as exc:
@@ -215,8 +224,45 @@ def trace(module: nn.Module, example: torch.Tensor) -> tuple[list[Block], object
             "The network cannot take X with samples of shape "
             f"{tuple(example.shape[1:])}: {exc}. Map X to the input the "
             "network expects (e.g. with sktransfer.ImageMapping) or pass a "
-            "network that takes it."
+            f"network that takes it.{hint}"
         ) from exc
+
+
+def _kept_hint(module: nn.Module) -> str:
+    """What to do when the source's own network (kept, first layer included,
+    because ``module=None``) cannot take X."""
+    name = type(module).__name__
+    try:
+        accepted = inspect.signature(type(module)).parameters
+    except (TypeError, ValueError):  # no signature to read
+        accepted = {}
+    sized = [p for p in ("n_features", "in_channels") if p in accepted]
+    rebuild = (
+        f"pass module={name} (the class, with the module__* parameters the "
+        f"source was built with) to rebuild it for this input ({name} takes "
+        f"{' and '.join(sized)}, which fit infers from X)"
+        if sized
+        else "pass module=<a class> to build it anew (fit gives n_features, "
+        "in_channels and n_classes to a class that takes them)"
+    )
+    return (
+        " A source given as an instance (a fitted estimator or a "
+        "torch.nn.Module) keeps its network as it is, first layer included, "
+        f"when module=None: {rebuild}, with the source's weights copied "
+        "wherever name and shape agree."
+    )
+
+
+def _weights_only_hint(built: str) -> str:
+    """What to do when a source of weights only (a state dict or its file)
+    matches nothing in the network built without ``module=``."""
+    return (
+        f" Without module=, the default network ({built}) was built for these "
+        "weights; a state dict holds no architecture: pass module=<the class "
+        "the weights were saved from> (e.g. module=sktransfer.models.LeNet, "
+        "with the module__* parameters it was built with), or the fitted "
+        "estimator or torch.nn.Module itself as source."
+    )
 
 
 def _check_output(output, n: int, n_outputs: int, outputs_name: str) -> None:
