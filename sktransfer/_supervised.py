@@ -380,7 +380,7 @@ class NetworkEstimator(ForwardedParams):
             groups = list(params.pop("optimizer__param_groups", []))
             groups += [(name, {"lr": self.transferred_lr}) for name in names]
             params["optimizer__param_groups"] = groups
-        return dict(
+        net_params = dict(
             criterion=self.criterion,
             optimizer=self.optimizer,
             lr=self.lr,
@@ -395,6 +395,12 @@ class NetworkEstimator(ForwardedParams):
             **self._net_kwargs(),
             **params,
         )
+        # The checks accept numpy scalars (np.int64(32) is an int), torch does
+        # not everywhere (BatchSampler refuses np.int64): plain Python values.
+        return {
+            k: v.item() if isinstance(v, np.generic) else v
+            for k, v in net_params.items()
+        }
 
     def _net_extras(self) -> dict:
         return {}

@@ -179,3 +179,27 @@ def test_shot_message_reports_the_heads_shapes():
         clf.fit(X, np.full(30, -1))
     message = str(info.value)
     assert "(source shape (8, 100), target (2, 100))" in message
+
+
+# -- found by tests/test_properties.py ---------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["1", None, (2.5,)])
+def test_module_settings_that_cannot_build_the_network_are_named(value):
+    with pytest.raises(ValueError, match="MLP could not be built with") as info:
+        TransferClassifier(max_epochs=1, module__hidden_units=value).fit(X, Y)
+    assert f"module__hidden_units={value!r}" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(batch_size=np.int64(5)),
+        dict(iterator_train__batch_size=np.int64(5)),
+        dict(max_epochs=np.int64(1), lr=np.float32(0.01)),
+    ],
+)
+def test_numpy_scalars_are_taken_like_python_ones(params):
+    # The checks accept np.int64 as an int; torch's BatchSampler did not.
+    clf = TransferClassifier(**{"max_epochs": 1, **params})
+    assert np.isfinite(clf.fit(X, Y).predict_proba(X)).all()

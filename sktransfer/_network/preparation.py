@@ -205,11 +205,23 @@ def _build(source, X, n_outputs, module, kwargs, default) -> nn.Module:
             f"module__{unknown[0]} is not a parameter of {module.__name__}; its "
             f"parameters are {sorted(accepted)}."
         )
+    given = dict(kwargs)
     kwargs = dict(kwargs)
     for name, value in inferred.items():
         if name in accepted and name not in kwargs and value is not None:
             kwargs[name] = value
-    return module(**kwargs)
+    try:
+        return module(**kwargs)
+    except (TypeError, ValueError, RuntimeError, IndexError) as exc:
+        # A value of the wrong kind reaches torch's layers (module__hidden_units
+        # ="1" fails in torch.empty): say which parameters built the network.
+        settings = ", ".join(f"module__{k}={v!r}" for k, v in given.items())
+        raise ValueError(
+            f"{module.__name__} could not be built "
+            f"{'with ' + settings if settings else 'from the data'}: "
+            f"{type(exc).__name__}: {exc}. Check the module__* parameters "
+            f"against {module.__name__}'s documentation."
+        ) from exc
 
 
 def trace(
