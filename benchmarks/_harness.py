@@ -15,6 +15,10 @@ import torch
 import torch.nn.functional as F
 
 RESULTS = Path(__file__).parent / "results"
+#: Where quick runs write: git-ignored, so that trying the benchmarks leaves the
+#: checkout clean (the ``results/<name>_quick.*`` files committed before are
+#: earlier quick runs, kept as they were).
+QUICK_RESULTS = RESULTS / "quick"
 
 
 @dataclass
@@ -47,8 +51,10 @@ class Table:
     """Rows keyed by (setting, method), filled seed by seed."""
 
     def __init__(self, name: str, description: str, quick: bool = False) -> None:
-        # Quick runs write <name>_quick.json, so they never overwrite a full run.
+        # Quick runs write results/quick/<name>.json (git-ignored), so they
+        # never overwrite a full run nor show in git status.
         self.name = f"{name}_quick" if quick else name
+        self.folder, self.stem = (QUICK_RESULTS if quick else RESULTS), name
         self.description = description
         self.rows: dict[tuple[str, str], Row] = {}
         self.extra: dict = {}  # saved in the JSON next to the rows
@@ -77,8 +83,9 @@ class Table:
         return "\n".join(lines)
 
     def save(self, extra: dict | None = None) -> Path:
-        """Write ``results/<name>.json`` and ``.md`` (``complete`` unless told)."""
-        RESULTS.mkdir(exist_ok=True)
+        """Write ``results/<name>.json`` and ``.md``, or for a quick run
+        ``results/quick/<name>.json`` and ``.md`` (``complete`` unless told)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
         out = {
             "name": self.name,
             "description": self.description,
@@ -96,9 +103,9 @@ class Table:
             **self.extra,
             **(extra or {}),
         }
-        path = RESULTS / f"{self.name}.json"
+        path = self.folder / f"{self.stem}.json"
         path.write_text(json.dumps(out, indent=2))
-        (RESULTS / f"{self.name}.md").write_text(self.markdown() + "\n")
+        (self.folder / f"{self.stem}.md").write_text(self.markdown() + "\n")
         return path
 
 
