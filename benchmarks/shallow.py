@@ -2,9 +2,10 @@
 
 For each of the 12 source -> target tasks, the target accuracy of a linear
 model trained on the labelled source rows, without and with
-:class:`sktransfer.CORAL` (``make_pipeline(CORAL(X_target), model)``, the
-target rows unlabelled), for two models: LogisticRegression and the paper's
-linear SVM (``LinearSVC``). The usual CORAL protocol: each domain's
+:class:`sktransfer.CORAL` (``CORAL(source=Source(X=X_source, y=y_source),
+estimator=model).fit(X_target)``, the target rows unlabelled), for two
+models: LogisticRegression and the paper's linear SVM (``LinearSVC``). The
+usual CORAL protocol: each domain's
 features z-scored with its own mean and standard deviation, CORAL's
 regularisation 1 (the ``eye(d)`` of Sun, Feng and Saenko, AAAI 2016).
 Nothing is chosen with target labels: every setting (C = 1 for both models)
@@ -51,11 +52,10 @@ from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler, normalize
 from sklearn.svm import LinearSVC
 
-from sktransfer import CORAL, SelectivePseudoLabeling, load_office_caltech10
+from sktransfer import CORAL, SelectivePseudoLabeling, Source, load_office_caltech10
 
 from ._harness import Table
 
@@ -168,7 +168,8 @@ def _spl_accuracies(raw: dict, s: str, t: str, chosen: str, members: list[str]):
     proba, scores = {}, {}
     for name, prep in PREPROCESSINGS.items():
         Xt_p = prep(Xt_raw)
-        spl = SelectivePseudoLabeling(Xt_p).fit(prep(Xs_raw), ys)
+        spl = SelectivePseudoLabeling(source=Source(X=prep(Xs_raw), y=ys))
+        spl.fit(Xt_p)
         proba[name] = spl.predict_proba(Xt_p)
         scores[name] = 100 * spl.score(Xt_p, yt)
         classes = spl.classes_
@@ -192,11 +193,15 @@ def _accuracies(Xs, ys, Xt, yt, seed: int) -> tuple[dict[str, float], list[str]]
     for name, model in _models(seed).items():
         for method, estimator in (
             (f"{name}, source only", clone(model)),
-            (f"CORAL + {name}", make_pipeline(CORAL(Xt), clone(model))),
-        ):
+            (f"CORAL + {name}",
+             CORAL(source=Source(X=Xs, y=ys), estimator=clone(model))),
+        ):  # fmt: skip
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", ConvergenceWarning)
-                estimator.fit(Xs, ys)
+                if isinstance(estimator, CORAL):
+                    estimator.fit(Xt)  # the target rows, no label
+                else:
+                    estimator.fit(Xs, ys)
             if any(issubclass(w.category, ConvergenceWarning) for w in caught):
                 unconverged.append(method)
             out[method] = 100 * estimator.score(Xt, yt)

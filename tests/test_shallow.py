@@ -19,6 +19,10 @@ from sklearn.utils import estimator_checks
 from sktransfer import CORAL
 from sktransfer.shallow import CORAL as CORAL_from_module
 
+# The deprecated contract, CORAL(X_target).fit(X_source), kept for one release;
+# tests/test_shallow_contract.py tests fit(X_target, y) with source=.
+pytestmark = pytest.mark.filterwarnings(r"ignore:CORAL\(X_target\):FutureWarning")
+
 
 def correlated(n, d, seed):
     """Rows with a non-trivial, full-rank covariance and a non-zero mean."""
@@ -226,7 +230,14 @@ def test_get_params_and_clone_round_trip(domains):
     Xs, Xt = domains
     coral = CORAL(Xt, regularization=0.3, center=True)
     params = coral.get_params()
-    assert sorted(params) == ["X_target", "center", "regularization"]
+    assert sorted(params) == [
+        "X_target",
+        "center",
+        "estimator",
+        "regularization",
+        "source",
+        "unlabelled",
+    ]
     assert params["X_target"] is Xt  # stored as given, not converted or copied
     assert params["regularization"] == 0.3 and params["center"] is True
     assert not any(name.endswith("_") for name in params)
@@ -308,7 +319,8 @@ def test_bad_center_is_refused(domains):
 
 def test_bad_target_rows_are_refused(domains):
     Xs, Xt = domains
-    with pytest.raises(ValueError, match="X_target is None"):
+    # X_target=None is the new contract: fit's rows are the target's.
+    with pytest.raises(ValueError, match="y is None and there is no source: give source="):
         CORAL(None).fit(Xs)
     with pytest.raises(ValueError, match="X_target has 3 features but X .* has 4"):
         CORAL(Xt[:, :3]).fit(Xs)

@@ -16,6 +16,12 @@ from sktransfer import SelectivePseudoLabeling, load_office_caltech10
 from sktransfer.shallow import SelectivePseudoLabeling as SPL_from_module
 from sktransfer.shallow._pseudo_labeling import _lpp
 
+# The deprecated contract, SelectivePseudoLabeling(X_target).fit(X_source, y),
+# kept for one release; tests/test_shallow_contract.py tests the new one.
+pytestmark = pytest.mark.filterwarnings(
+    r"ignore:SelectivePseudoLabeling\(X_target\):FutureWarning"
+)
+
 CENTERS = np.array([[3.0, 0.0], [0.0, 3.0], [-3.0, 0.0]])
 
 
@@ -131,6 +137,8 @@ def test_get_params_and_set_params(task):
         "n_iter",
         "pca_components",
         "regularization",
+        "source",
+        "unlabelled",
     ]
     assert params["X_target"] is Xt
     assert params["n_iter"] == 3
@@ -180,8 +188,9 @@ def test_bad_parameters_are_refused(task, params, match):
 
 def test_bad_target_rows_are_refused(task):
     Xs, ys, Xt, _ = task
-    with pytest.raises(ValueError, match="X_target is None"):
-        SelectivePseudoLabeling(None).fit(Xs, ys)
+    # X_target=None is the new contract: without a source, every row of
+    # fit's X is a labelled row.
+    assert SelectivePseudoLabeling(None, n_iter=2).fit(Xs, ys).classes_.size == 3
     wide = np.c_[Xt, Xt[:, :1]]
     with pytest.raises(ValueError, match="X_target has 3 features but X .* has 2"):
         SelectivePseudoLabeling(wide).fit(Xs, ys)

@@ -2,18 +2,29 @@
 
 :class:`CORAL` re-colours source rows so that their covariance matches the
 target's ("Return of Frustratingly Easy Domain Adaptation", Sun, Feng and
-Saenko, AAAI 2016); any scikit-learn model trained on the re-coloured source
+Saenko, AAAI 2016); a scikit-learn model trained on the re-coloured source
 rows then predicts target rows as they are.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import linalg
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    clone,
+    is_regressor,
+)
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from ..metrics._domain_gap import _covariance
+from ._contract import fit_rows
 from ._target_rows import check_regularization, column_names, target_rows
 
 __all__ = ["CORAL"]
@@ -39,61 +50,73 @@ def _regularized_powers(
     return (sqrt + sqrt.T) / 2, (inv_sqrt + inv_sqrt.T) / 2
 
 
-class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
-    """CORrelation ALignment: re-colour source rows with the target covariance.
+class CORAL(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+    """CORrelation ALignment: re-colour the source rows with the target covariance.
 
-    ``fit_transform(X_source)`` whitens the source rows with the source
-    covariance and re-colours them with the target covariance (Sun, Feng and
+    Like every estimator here, ``fit`` is about the target: ``fit(X_target,
+    y_target)``, with ``-1`` for unlabelled target rows (all ``-1``, or
+    ``y=None``: unsupervised), and the labelled source rows in
+    ``source=Source(X=X_source, y=y_source)``. The source rows are whitened
+    with the source covariance and re-coloured with the target's (Sun, Feng and
     Saenko, "Return of Frustratingly Easy Domain Adaptation", AAAI 2016)::
 
         C_s = cov(X_source) + regularization * I
-        C_t = cov(X_target) + regularization * I
-        A_ = C_s^(-1/2) @ C_t^(1/2)          # symmetric matrix square roots
+        C_t = cov(X_target) + regularization * I     # every target row
+        A_ = C_s^(-1/2) @ C_t^(1/2)                  # symmetric square roots
         X_source' = X_source @ A_
 
-    so that a classifier trained on the re-coloured source rows fits the
-    target's feature correlations. The target rows (labels are not needed)
-    come in through the constructor, like the source rows of
-    :class:`~sktransfer.Source`; the rows given to ``fit`` are the *source*
-    rows. In a :class:`~sklearn.pipeline.Pipeline`::
-
-        make_pipeline(CORAL(X_target), LogisticRegression()).fit(X_source, y_source)
-
-    trains the classifier on re-coloured source rows, and ``predict(X_target)``
-    classifies the target rows as they are (see Notes).
+    and ``estimator`` (a classifier; ``LogisticRegression()`` by default) is
+    fitted on the re-coloured source rows and the labelled target rows as they
+    are; ``predict(X)`` classifies target rows as they are. Without a source
+    (``source=None``) there is nothing to re-colour: ``estimator`` is fitted on
+    the labelled rows of ``X`` (every label then counts, ``-1`` included).
 
     Parameters
     ----------
-    X_target : array-like of shape (n_target_samples, n_features)
-        Target rows, at least 2, with the features of the source rows in the
-        same order. Kept as given: it is neither copied nor modified (only
-        ``clone`` copies it, like any array parameter).
+    X_target : array-like of shape (n_target_samples, n_features), default=None
+        Deprecated: the old contract, where the target rows came in here and
+        ``fit`` took the source rows, ``CORAL(X_target).fit_transform(X_source)``
+        returning them re-coloured (a transformer for a ``Pipeline``). It still
+        works, with a ``FutureWarning``, for one release; use ``source=`` and
+        ``fit(X_target, y_target)`` instead.
     regularization : float, default=1.0
         Added to the diagonal of both covariance matrices (the paper's
-        ``eye(d)``), which keeps the whitening stable when the source
-        covariance is singular. Must be positive. The paper's value of 1 is
-        meant for standardised features; on features of another scale choose
-        it relative to their variance. With a tiny value the re-coloured
-        source covariance matches the target's almost exactly.
+        ``eye(d)``), which keeps the whitening stable when the source covariance
+        is singular. Must be positive. The paper's value of 1 is meant for
+        standardised features; on features of another scale choose it relative
+        to their variance.
     center : bool, default=False
         If True, also move the source mean to the target mean:
         ``X_source' = (X_source - mean_source) @ A_ + mean_target``. The paper
-        aligns second-order statistics only (its features are standardised per
-        domain); centring is an option beyond it.
+        aligns second-order statistics only.
+    source : Source, default=None
+        The labelled source rows, ``Source(X=X_source, y=y_source)``, with the
+        target's features in the same order. Kept by reference through
+        ``clone``.
+    estimator : classifier, default=None
+        The model fitted on the re-coloured source rows (and the labelled target
+        rows); ``None`` means ``LogisticRegression()``. Cloned in ``fit``.
+    unlabelled : int, float, str or None, default=-1
+        The value of ``y`` that marks an unlabelled target row (when there are
+        source rows). With labels coded ``{-1, 1}`` pass another marker.
 
     Attributes
     ----------
     A_ : ndarray of shape (n_features, n_features)
-        The linear map applied to the source rows, ``C_s^(-1/2) @ C_t^(1/2)``.
+        The linear map applied to the source rows, ``C_s^(-1/2) @ C_t^(1/2)``
+        (the identity without source rows).
     offset_ : ndarray of shape (n_features,)
         Added after the map: ``mean_target - mean_source @ A_`` when
-        ``center=True``, zeros otherwise. ``fit_transform(X)`` returns
-        ``X @ A_ + offset_``.
+        ``center=True``, zeros otherwise.
+    estimator_ : classifier
+        The fitted ``estimator`` (not with the deprecated ``X_target``).
+    classes_ : ndarray
+        The class labels (not with the deprecated ``X_target``).
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
-        Names of the features seen during ``fit``, when ``X`` has string
-        column names.
+        Names of the features seen during ``fit``, when ``X`` has string column
+        names.
 
     See Also
     --------
@@ -103,37 +126,19 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     Notes
     -----
-    **fit_transform(X) is not fit(X).transform(X).** CORAL changes the source
-    rows only, so:
+    ``sample_weight`` in ``fit`` weighs the labelled target rows in the
+    estimator's loss (it must accept ``sample_weight``); source rows weigh 1.
 
-    - ``fit_transform(X_source)`` (what ``Pipeline.fit`` calls on the training
-      rows) returns the *re-coloured* source rows;
-    - ``transform(X)`` (what ``Pipeline.predict``, ``score`` and
-      ``predict_proba`` call on new rows) returns ``X`` *unchanged*: the rows
-      a fitted model predicts are target rows, which are already in the
-      target's colours.
-
-    Consequences: to get re-coloured source rows, call ``fit_transform`` (or
-    compute ``X @ coral.A_ + coral.offset_``), not ``transform``. Scoring
-    such a pipeline on held-out *source* rows (``cross_val_score`` over
-    source data, ``GridSearchCV`` on source folds) compares a model trained on
-    re-coloured rows with raw source rows, which measures neither domain;
-    evaluate on target rows, or choose the settings without target labels.
-    :class:`~sklearn.preprocessing.TargetEncoder` also treats its training
-    rows (in ``fit_transform``) differently from new rows (in ``transform``).
-    scikit-learn's generic check that ``fit_transform`` and ``transform``
-    agree therefore does not apply to this estimator.
-
-    ``X_target`` does not pass through the ``Pipeline`` steps before CORAL:
-    give it in the representation CORAL receives (put CORAL first in the
-    pipeline, or apply the earlier steps to the target rows yourself).
+    With the deprecated ``X_target``, ``fit_transform(X_source)`` returns the
+    re-coloured source rows but ``transform(X)`` returns ``X`` unchanged: rows a
+    fitted ``Pipeline`` predicts are target rows, already in the target's
+    colours.
 
     Examples
     --------
     >>> import numpy as np
     >>> from sklearn.linear_model import LogisticRegression
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from sktransfer import CORAL
+    >>> from sktransfer import CORAL, Source
     >>> rng = np.random.RandomState(0)
     >>> X_source = rng.normal(size=(500, 2))
     >>> y_source = (X_source.sum(axis=1) > 0).astype(int)
@@ -141,48 +146,64 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     >>> X_target_clean = rng.normal(size=(500, 2))
     >>> y_target = (X_target_clean.sum(axis=1) > 0).astype(int)
     >>> X_target = X_target_clean @ stretch
-    >>> coral = CORAL(X_target, regularization=1e-6)
-    >>> X_recoloured = coral.fit_transform(X_source)  # the source, re-coloured
-    >>> bool(np.allclose(np.cov(X_recoloured, rowvar=False),
-    ...                  np.cov(X_target, rowvar=False), atol=1e-4))
-    True
+    >>> coral = CORAL(regularization=1e-6, source=Source(X=X_source, y=y_source))
+    >>> coral = coral.fit(X_target)  # unsupervised: no target label
     >>> coral.A_.round(1)  # an isotropic source: the map finds the distortion
     array([[3. , 1. ],
            [1. , 0.5]])
-    >>> coral.transform(X_target) is X_target  # new rows pass unchanged
-    True
     >>> raw = LogisticRegression().fit(X_source, y_source)
-    >>> adapted = make_pipeline(coral, LogisticRegression()).fit(X_source, y_source)
     >>> print(f"{raw.score(X_target, y_target):.2f} -> "
-    ...       f"{adapted.score(X_target, y_target):.2f}")
+    ...       f"{coral.score(X_target, y_target):.2f}")
     0.87 -> 0.91
     """
 
-    def __init__(self, X_target, regularization=1.0, center=False):
+    def __init__(
+        self,
+        X_target=None,
+        regularization=1.0,
+        center=False,
+        *,
+        source=None,
+        estimator=None,
+        unlabelled=-1,
+    ):
         self.X_target = X_target
         self.regularization = regularization
         self.center = center
+        self.source = source
+        self.estimator = estimator
+        self.unlabelled = unlabelled
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        if self.X_target is not None:  # the deprecated transformer
+            from sklearn.utils import TransformerTags
+
+            tags.estimator_type = None
+            tags.classifier_tags = None
+            tags.transformer_tags = TransformerTags(
+                preserves_dtype=["float64", "float32"]
+            )
         return tags
 
-    def _fit(self, X) -> np.ndarray:
-        """Validate, learn ``A_`` and ``offset_``; return the validated ``X``."""
+    def _legacy(self) -> bool:
+        return self.X_target is not None
+
+    def _transforming(self) -> bool:
+        return self._legacy()
+
+    def _predicting(self) -> bool:
+        return not self._legacy()
+
+    def _map(self, source: np.ndarray, target: np.ndarray, names) -> None:
+        """Learn ``A_`` and ``offset_`` from source rows to target rows
+        (``names``: how messages call them)."""
         reg = check_regularization(self.regularization)
         if not isinstance(self.center, bool | np.bool_):
             raise ValueError(f"center must be True or False, got {self.center!r}.")
-        names = column_names(X)
-        X = validate_data(self, X, dtype=_FLOATS, ensure_min_samples=2)
-        X_target = target_rows(self, X, names, min_rows=2)
-        source = X.astype(np.float64, copy=False)
         with np.errstate(over="ignore", invalid="ignore"):  # refused below
-            cov_source, cov_target = _covariance(source), _covariance(X_target)
-        for name, cov in (
-            ("X (the source rows)", cov_source),
-            ("X_target", cov_target),
-        ):
+            cov_source, cov_target = _covariance(source), _covariance(target)
+        for name, cov in zip(names, (cov_source, cov_target), strict=True):
             if not np.isfinite(cov).all():
                 raise ValueError(
                     f"The covariance of {name} overflows float64: its values "
@@ -193,73 +214,149 @@ class CORAL(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         sqrt_target, _ = _regularized_powers(cov_target, reg)
         self.A_ = inv_sqrt_source @ sqrt_target
         if self.center:
-            self.offset_ = X_target.mean(axis=0) - source.mean(axis=0) @ self.A_
+            self.offset_ = target.mean(axis=0) - source.mean(axis=0) @ self.A_
         else:
-            self.offset_ = np.zeros(X.shape[1])
+            self.offset_ = np.zeros(source.shape[1])
+
+    def _fit_legacy(self, X) -> np.ndarray:
+        """The deprecated contract: ``X`` are the source rows."""
+        warnings.warn(
+            "CORAL(X_target) with the source rows in fit is deprecated and will "
+            "be removed in the next release: pass the source as "
+            "CORAL(source=Source(X=X_source, y=y_source), estimator=...) and "
+            "call fit(X_target, y_target), like every sktransfer estimator.",
+            FutureWarning,
+            stacklevel=3,
+        )
+        names = column_names(X)
+        X = validate_data(self, X, dtype=_FLOATS, ensure_min_samples=2)
+        X_target = target_rows(self, X, names, min_rows=2)
+        self._map(
+            X.astype(np.float64, copy=False),
+            X_target,
+            ("X (the source rows)", "X_target"),
+        )
         return X
 
-    def fit(self, X, y=None):
-        """Learn the map from the source rows ``X`` to the target's colours.
+    def fit(self, X, y=None, sample_weight=None):
+        """Re-colour the source rows for the target rows ``X``, then fit
+        ``estimator`` on them and the labelled target rows.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Source rows, at least 2.
-        y : None
-            Ignored; present for the ``Pipeline`` API.
+            Target rows (with the deprecated ``X_target``: the source rows).
+        y : array-like of shape (n_samples,), default=None
+            Target labels, ``unlabelled`` (``-1``) for rows without one;
+            ``None``: no target label (needs a source).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the target rows in the estimator's loss.
 
         Returns
         -------
         self : CORAL
-            The fitted transformer.
+            The fitted estimator.
         """
-        self._fit(X)
+        if self._legacy():
+            self._fit_legacy(X)
+            return self
+        if self.estimator is not None and is_regressor(self.estimator):
+            raise TypeError(
+                "CORAL(estimator=...) takes a classifier; regression under "
+                "this contract is not supported yet."
+            )
+        rows = fit_rows(self, X, y, sample_weight, unlabelled=self.unlabelled)
+        if len(rows.X_source) >= 2 and len(rows.X_target) >= 2:
+            self._map(rows.X_source, rows.X_target, ("Source.X", "X (the target rows)"))
+        elif len(rows.X_source):
+            raise ValueError(
+                "CORAL needs at least 2 source rows and 2 target rows to "
+                "estimate their covariances."
+            )
+        else:  # no source: nothing to re-colour
+            self.A_ = np.eye(rows.X_target.shape[1])
+            self.offset_ = np.zeros(rows.X_target.shape[1])
+        X_train = np.vstack(
+            [rows.X_source @ self.A_ + self.offset_, rows.X_target[rows.labelled]]
+        )
+        y_train, weights = rows.y_labelled, rows.weights_labelled()
+        if not len(y_train):
+            raise ValueError("There is no labelled row: give source rows or labels.")
+        estimator = clone(self.estimator or LogisticRegression())
+        if np.all(weights == 1.0):
+            estimator.fit(X_train, y_train)
+        elif has_fit_parameter(estimator, "sample_weight"):
+            estimator.fit(X_train, y_train, sample_weight=weights)
+        else:
+            raise ValueError(
+                f"sample_weight was given but {type(estimator).__name__}.fit "
+                "takes no sample_weight."
+            )
+        self.estimator_ = estimator
+        self.classes_ = estimator.classes_
         return self
 
+    @available_if(_predicting)
+    def predict(self, X):
+        """Predict the classes of target rows ``X`` (taken as they are)."""
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict(validate_data(self, X, dtype=np.float64,
+                                                     reset=False))  # fmt: skip
+
+    @available_if(_predicting)
+    def predict_proba(self, X):
+        """Class probabilities of target rows ``X``, from ``estimator_``."""
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict_proba(
+            validate_data(self, X, dtype=np.float64, reset=False)
+        )
+
+    @available_if(_predicting)
+    def decision_function(self, X):
+        """``estimator_``'s decision function on target rows ``X``."""
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.decision_function(
+            validate_data(self, X, dtype=np.float64, reset=False)
+        )
+
+    @available_if(_transforming)
     def fit_transform(self, X, y=None, **fit_params):
-        """Fit on the source rows ``X`` and return them re-coloured.
-
-        Unlike ``fit(X).transform(X)``, which returns ``X`` unchanged (see the
-        class Notes), this returns ``X @ A_ + offset_``. ``Pipeline.fit``
-        calls it on the training rows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Source rows, at least 2.
-        y : None
-            Ignored; present for the ``Pipeline`` API.
-        **fit_params : dict
-            Ignored.
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_samples, n_features)
-            The re-coloured source rows, of the dtype of ``X`` (float32 stays
-            float32, anything else becomes float64).
-        """
-        X = self._fit(X)
+        """Deprecated contract: fit on the source rows ``X`` and return them
+        re-coloured, ``X @ A_ + offset_`` (of the dtype of ``X``)."""
+        index = getattr(X, "index", None)
+        X = self._fit_legacy(X)
         out = X.astype(np.float64, copy=False) @ self.A_ + self.offset_
-        return out.astype(X.dtype, copy=False)
+        return self._output(out.astype(X.dtype, copy=False), index)
 
+    @available_if(_transforming)
     def transform(self, X):
-        """Return new rows unchanged (after validation).
-
-        CORAL changes the source rows only; those are re-coloured by
-        :meth:`fit_transform`. Rows given to ``transform``, such as the target
-        rows a fitted ``Pipeline`` predicts, are already in the target's
-        colours and pass through as they are (see the class Notes).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows with the features seen in ``fit``.
-
-        Returns
-        -------
-        X_out : ndarray of shape (n_samples, n_features)
-            ``X`` as a float array with the same values; a float64 or float32
-            ndarray is returned as is, not copied.
-        """
+        """Deprecated contract: return new rows unchanged (after validation);
+        they are target rows, already in the target's colours."""
         check_is_fitted(self)
-        return validate_data(self, X, dtype=_FLOATS, reset=False)
+        index = getattr(X, "index", None)
+        return self._output(validate_data(self, X, dtype=_FLOATS, reset=False), index)
+
+    @available_if(_transforming)
+    def set_output(self, *, transform=None):
+        """Deprecated contract: ``"pandas"`` makes ``transform`` and
+        ``fit_transform`` return DataFrames (``"default"``/``None``: arrays)."""
+        if transform not in (None, "default", "pandas"):
+            raise ValueError(
+                f"transform must be 'default', 'pandas' or None, got {transform!r}."
+            )
+        self._output_pandas = transform == "pandas"
+        return self
+
+    def _output(self, out: np.ndarray, index):
+        if not getattr(self, "_output_pandas", False):
+            return out
+        import pandas as pd
+
+        return pd.DataFrame(out, columns=self.get_feature_names_out(), index=index)
+
+    @available_if(_transforming)
+    def get_feature_names_out(self, input_features=None):
+        """Deprecated contract: the input feature names, unchanged."""
+        from sklearn.utils.validation import _check_feature_names_in
+
+        return _check_feature_names_in(self, input_features)

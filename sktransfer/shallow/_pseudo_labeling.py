@@ -12,6 +12,7 @@ clusters of the target rows.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 from scipy import linalg
@@ -24,9 +25,15 @@ from sklearn.preprocessing import LabelEncoder, normalize
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._contract import fit_rows
 from ._target_rows import check_regularization, column_names, target_rows
 
 __all__ = ["SelectivePseudoLabeling"]
+
+
+def _unit(X: np.ndarray) -> np.ndarray:
+    """Rows L2-normalised; no row (no source) stays no row."""
+    return normalize(X) if len(X) else X
 
 
 def _positive_int(value, name: str) -> int:
@@ -74,10 +81,13 @@ class SelectivePseudoLabeling(ClassifierMixin, BaseEstimator):
 
     The unsupervised domain adaptation method of Wang and Breckon,
     "Unsupervised Domain Adaptation via Structured Prediction Based
-    Selective Pseudo-Labeling", AAAI 2020. ``fit(X_source, y_source)`` learns
-    from the labelled source rows and the unlabelled target rows ``X_target``
-    given in the constructor (as for :class:`~sktransfer.CORAL`); no target
-    label is used. The steps, as in the authors' reference code:
+    Selective Pseudo-Labeling", AAAI 2020. Like every estimator here, ``fit``
+    is about the target: ``fit(X_target, y_target)`` with ``-1`` for
+    unlabelled target rows (all ``-1``, or ``y=None``: unsupervised, the
+    paper's setting), the labelled source rows in
+    ``source=Source(X=X_source, y=y_source)``. Labelled target rows count as
+    labelled rows from the start and keep their labels. The steps, as in the
+    authors' reference code:
 
     1. Rows of both domains are L2-normalised, projected on the first
        ``pca_components`` principal components of both domains together, and
@@ -86,12 +96,14 @@ class SelectivePseudoLabeling(ClassifierMixin, BaseEstimator):
 
        a. a supervised locality preserving projection (LPP) to
           ``n_components`` dimensions is learnt from the rows labelled so far
-          (all source rows, and the selected pseudo-labelled target rows):
+          (all source rows and labelled target rows, and the selected
+          pseudo-labelled target rows):
           rows of the same class are pulled together, across domains too;
        b. projected rows are centred on the mean of both domains and
           L2-normalised;
        c. each target row gets two class distributions, ``softmax(-distance)``
-          to the (L2-normalised) source class means, and to the centres of a
+          to the (L2-normalised) class means of the labelled rows, and to the
+          centres of a
           k-means clustering of the target rows started from those means (the
           "structured prediction"); its pseudo-label is the class of the
           larger of the two, its confidence that probability;
@@ -109,10 +121,11 @@ class SelectivePseudoLabeling(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    X_target : array-like of shape (n_target_samples, n_features)
-        Unlabelled target rows, at least as many as there are classes, with
-        the features of the source rows in the same order. Kept as given:
-        neither copied nor modified.
+    X_target : array-like of shape (n_target_samples, n_features), default=None
+        Deprecated: the old contract, where the unlabelled target rows came in
+        here and ``fit(X_source, y_source)`` took the source rows. It still
+        works, with a ``FutureWarning``, for one release; use ``source=`` and
+        ``fit(X_target)`` instead.
     pca_components : int, default=128
         Principal components kept in step 1 (the reference code's 128). Capped at the
         number of features and of rows of both domains.
@@ -127,11 +140,19 @@ class SelectivePseudoLabeling(ClassifierMixin, BaseEstimator):
     regularization : float, default=1.0
         Added to the diagonal of the LPP constraint matrix (the reference
         code's ``alpha = 1``). Must be positive.
+    source : Source, default=None
+        The labelled source rows, ``Source(X=X_source, y=y_source)``, with
+        the target's features in the same order; kept by reference through
+        ``clone``. Without a source, every row of ``X`` with a label is a
+        labelled row (``-1`` is then a label like any other).
+    unlabelled : int, float, str or None, default=-1
+        The value of ``y`` that marks an unlabelled target row (when there are
+        source rows).
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The class labels, from ``y_source``.
+        The class labels, from the source's and the target's labels.
     pseudo_labels_ : ndarray of shape (n_target_samples,)
         The predicted labels of the target rows (last iteration).
     selected_ : ndarray of bool of shape (n_target_samples,)
@@ -146,7 +167,8 @@ class SelectivePseudoLabeling(ClassifierMixin, BaseEstimator):
     mean_ : ndarray of shape (n_lpp_components,)
         The mean of both domains' projected rows, subtracted in step b.
     class_means_ : ndarray of shape (n_classes, n_lpp_components)
-        The L2-normalised source class means, in the last projection.
+        The L2-normalised class means of the labelled rows, in the last
+        projection.
     cluster_centers_ : ndarray of shape (n_classes, n_lpp_components)
         The L2-normalised k-means centres of the target rows, cluster ``k``
         started from class ``k``'s mean.
@@ -162,22 +184,23 @@ class SelectivePseudoLabeling(ClassifierMixin, BaseEstimator):
 
     Notes
     -----
-    The method is transductive: it is fitted for the target rows given in
-    the constructor, and ``pseudo_labels_`` equals ``predict(X_target)``.
+    The method is transductive: it is fitted for the target rows given to
+    ``fit``, and ``pseudo_labels_`` equals ``predict(X_target)`` (for
+    labelled target rows: their label).
     Nothing in it is random (the k-means clustering starts from the class
     means), so there is no ``random_state``.
 
     Preprocessing matters on bag-of-words features (the reference code
     L2-normalises deep features; SURF benchmarks often z-score each domain
-    with its own statistics first); give ``X_target`` in the representation
-    ``fit`` receives. Scoring on held-out *source* rows does not measure the
+    with its own statistics first); give the target rows in the representation
+    of the source rows. Scoring on held-out *source* rows does not measure the
     adaptation; choose settings without target labels.
 
     Examples
     --------
     >>> import numpy as np
     >>> from sklearn.linear_model import LogisticRegression
-    >>> from sktransfer import SelectivePseudoLabeling
+    >>> from sktransfer import SelectivePseudoLabeling, Source
     >>> rng = np.random.RandomState(0)
     >>> centers = np.array([[3.0, 0.0], [0.0, 3.0], [-3.0, 0.0]])
     >>> y_source = rng.randint(3, size=300)
@@ -185,7 +208,8 @@ class SelectivePseudoLabeling(ClassifierMixin, BaseEstimator):
     >>> rotate = np.array([[np.cos(0.8), np.sin(0.8)], [-np.sin(0.8), np.cos(0.8)]])
     >>> y_target = rng.randint(3, size=300)  # the same classes, rotated 46 degrees
     >>> X_target = (centers[y_target] + rng.normal(size=(300, 2))) @ rotate
-    >>> spl = SelectivePseudoLabeling(X_target).fit(X_source, y_source)
+    >>> spl = SelectivePseudoLabeling(source=Source(X=X_source, y=y_source))
+    >>> spl = spl.fit(X_target)  # no target label
     >>> raw = LogisticRegression().fit(X_source, y_source)
     >>> print(f"{raw.score(X_target, y_target):.2f} -> "
     ...       f"{spl.score(X_target, y_target):.2f}")
@@ -196,17 +220,22 @@ class SelectivePseudoLabeling(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        X_target,
+        X_target=None,
         pca_components=128,
         n_components=128,
         n_iter=11,
         regularization=1.0,
+        *,
+        source=None,
+        unlabelled=-1,
     ):
         self.X_target = X_target
         self.pca_components = pca_components
         self.n_components = n_components
         self.n_iter = n_iter
         self.regularization = regularization
+        self.source = source
+        self.unlabelled = unlabelled
 
     def _embed(self, X: np.ndarray) -> np.ndarray:
         """Steps 1 and b: rows in the last projection, on the unit sphere."""
@@ -220,15 +249,17 @@ class SelectivePseudoLabeling(ClassifierMixin, BaseEstimator):
             _distance_probabilities(E, self.cluster_centers_),
         )
 
-    def fit(self, X, y):
-        """Fit on labelled source rows and the unlabelled ``X_target``.
+    def fit(self, X, y=None):
+        """Fit on the target rows ``X`` and the labelled source rows.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Source rows.
-        y : array-like of shape (n_samples,)
-            Source labels, at least 2 classes.
+            Target rows (with the deprecated ``X_target``: the source rows).
+        y : array-like of shape (n_samples,), default=None
+            Target labels, ``unlabelled`` (``-1``) for rows without one;
+            ``None``: no target label (needs a source). With the deprecated
+            ``X_target``: the source labels.
 
         Returns
         -------
@@ -239,15 +270,19 @@ class SelectivePseudoLabeling(ClassifierMixin, BaseEstimator):
         n_components = _positive_int(self.n_components, "n_components")
         n_iter = _positive_int(self.n_iter, "n_iter")
         reg = check_regularization(self.regularization)
-        names = column_names(X)
-        X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
-        check_classification_targets(y)
-        X_target = target_rows(self, X, names)
-        encoder = LabelEncoder().fit(y)
+        if self.X_target is not None:
+            X_source, y_source, X_target = self._legacy_rows(X, y)
+            labelled, y_target = np.zeros(len(X_target), dtype=bool), y_source[:0]
+        else:
+            rows = fit_rows(self, X, y, unlabelled=self.unlabelled)
+            X_source, y_source = rows.X_source, rows.y_source
+            X_target, labelled, y_target = rows.X_target, rows.labelled, rows.y_target
+        encoder = LabelEncoder().fit(np.concatenate([y_source, y_target])
+                                     if len(y_target) else y_source)  # fmt: skip
         n_classes = len(encoder.classes_)
         if n_classes < 2:
             raise ValueError(
-                f"y needs at least 2 classes, got {n_classes}: "
+                f"y needs samples of at least 2 classes, got 1 class: "
                 f"{encoder.classes_.tolist()!r}."
             )
         if len(X_target) < n_classes:
@@ -256,20 +291,23 @@ class SelectivePseudoLabeling(ClassifierMixin, BaseEstimator):
                 "classes: the target rows are clustered into one cluster per "
                 "class, so at least as many rows as classes are needed."
             )
-        codes_source = encoder.transform(y)
+        codes_source = encoder.transform(y_source)
+        known = np.full(len(X_target), -1)
+        known[labelled] = encoder.transform(y_target)
         self.classes_ = encoder.classes_
 
         # Step 1: L2 -> PCA of both domains -> L2.
-        source, target = normalize(X), normalize(X_target)
+        source = _unit(X_source)
+        target = normalize(X_target)
         both = np.vstack([source, target])
         k = min(pca_components, both.shape[0], both.shape[1])
         self.pca_ = PCA(n_components=k, svd_solver="full").fit(both)
-        Zs = normalize(self.pca_.transform(source))
+        Zs = _unit(self.pca_.transform(source)) if len(source) else source[:, :k]
         Zt = normalize(self.pca_.transform(target))
         Z = np.vstack([Zs, Zt])
         n_lpp = min(n_components, k)
 
-        codes_target = np.full(len(Zt), -1)
+        codes_target = known.copy()
         n_selected = []
         for iteration in range(1, n_iter + 1):
             self.projection_ = _lpp(
@@ -277,11 +315,13 @@ class SelectivePseudoLabeling(ClassifierMixin, BaseEstimator):
             )
             projected = Z @ self.projection_
             self.mean_ = projected.mean(axis=0)
-            Es = normalize(projected[: len(Zs)] - self.mean_)
+            Es = _unit(projected[: len(Zs)] - self.mean_)
             Et = normalize(projected[len(Zs) :] - self.mean_)
+            E_known = np.vstack([Es, Et[labelled]])
+            codes_known = np.r_[codes_source, known[labelled]]
             self.class_means_ = normalize(
                 np.vstack(
-                    [Es[codes_source == c].mean(axis=0) for c in range(n_classes)]
+                    [E_known[codes_known == c].mean(axis=0) for c in range(n_classes)]
                 )
             )
             kmeans = KMeans(
@@ -298,12 +338,28 @@ class SelectivePseudoLabeling(ClassifierMixin, BaseEstimator):
                     ranked = np.sort(confidence[mask])
                     threshold = ranked[int(np.floor(mask.sum() * (1.0 - fraction)))]
                     selected |= mask & (confidence > threshold)
-            codes_target = np.where(selected, predicted, -1)
+            codes_target = np.where(labelled, known, np.where(selected, predicted, -1))
             n_selected.append(int(selected.sum()))
+        predicted = np.where(labelled, known, predicted)
         self.pseudo_labels_ = self.classes_[predicted]
         self.selected_ = selected
         self.n_selected_ = np.array(n_selected)
         return self
+
+    def _legacy_rows(self, X, y):
+        """The deprecated contract: ``X, y`` are the source rows."""
+        warnings.warn(
+            "SelectivePseudoLabeling(X_target) with the source rows in fit is "
+            "deprecated and will be removed in the next release: pass "
+            "source=Source(X=X_source, y=y_source) and call fit(X_target), "
+            "like every sktransfer estimator.",
+            FutureWarning,
+            stacklevel=3,
+        )
+        names = column_names(X)
+        X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
+        check_classification_targets(y)
+        return X, y, target_rows(self, X, names)
 
     def predict_proba(self, X):
         """Class probabilities: the larger of the two distance distributions.
