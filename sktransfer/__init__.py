@@ -9,7 +9,15 @@ from .metrics import information_maximization_score, prediction_entropy_score
 from .preprocessing import ImageMapping
 from .regressor import TransferRegressor
 from .selection import TransferSelector
-from .shallow import CORAL, SelectivePseudoLabeling
+from .shallow import (
+    CORAL,
+    ImportanceWeightedClassifier,
+    ImportanceWeightedRegressor,
+    SelectivePseudoLabeling,
+    SubspaceAlignment,
+    TrAdaBoostClassifier,
+    TransferComponentAnalysis,
+)
 from .source import Source
 
 __all__ = [
@@ -17,9 +25,14 @@ __all__ = [
     "FederatedTransferClassifier",
     "FeatureTransferTransformer",
     "ImageMapping",
+    "ImportanceWeightedClassifier",
+    "ImportanceWeightedRegressor",
     "SelectivePseudoLabeling",
     "Source",
+    "SubspaceAlignment",
+    "TrAdaBoostClassifier",
     "TransferClassifier",
+    "TransferComponentAnalysis",
     "TransferRegressor",
     "TransferSelector",
     "get_data_home",

@@ -11,7 +11,12 @@ from sklearn.utils.estimator_checks import (
 
 from sktransfer import (
     ImageMapping,
+    ImportanceWeightedClassifier,
+    ImportanceWeightedRegressor,
+    SubspaceAlignment,
+    TrAdaBoostClassifier,
     TransferClassifier,
+    TransferComponentAnalysis,
     TransferRegressor,
     TransferSelector,
 )
@@ -53,6 +58,13 @@ def _expected_failures(estimator) -> dict[str, str]:
             ],
             random_state=0,
         ),
+        # The shallow family without a source: the checks' data cannot carry
+        # source rows of their varying widths.
+        ImportanceWeightedClassifier(),
+        ImportanceWeightedRegressor(),
+        TrAdaBoostClassifier(),
+        SubspaceAlignment(),
+        TransferComponentAnalysis(),
     ],
     expected_failed_checks=_expected_failures,
 )

@@ -3,9 +3,26 @@
 :class:`CORAL` re-colours source rows with the target's covariance;
 :class:`SelectivePseudoLabeling` learns from the source rows and a growing set
 of confidently pseudo-labelled target rows.
+:class:`ImportanceWeightedClassifier` and :class:`ImportanceWeightedRegressor`
+re-weight the source rows by the density ratio (KMM, KLIEP or a domain
+classifier); :class:`TrAdaBoostClassifier` re-weights them by boosting on a
+few labelled target rows; :class:`SubspaceAlignment` and
+:class:`TransferComponentAnalysis` map both domains into a space where they
+agree.
 """
 
 from ._coral import CORAL
+from ._importance import ImportanceWeightedClassifier, ImportanceWeightedRegressor
 from ._pseudo_labeling import SelectivePseudoLabeling
+from ._subspace import SubspaceAlignment, TransferComponentAnalysis
+from ._tradaboost import TrAdaBoostClassifier
 
-__all__ = ["CORAL", "SelectivePseudoLabeling"]
+__all__ = [
+    "CORAL",
+    "ImportanceWeightedClassifier",
+    "ImportanceWeightedRegressor",
+    "SelectivePseudoLabeling",
+    "SubspaceAlignment",
+    "TrAdaBoostClassifier",
+    "TransferComponentAnalysis",
+]
