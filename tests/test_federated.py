@@ -21,9 +21,9 @@ from sklearn.utils.estimator_checks import (
 from torch import nn
 
 from sktransfer import FederatedTransferClassifier, Source, TransferClassifier
-from sktransfer._federated_flower import Plan
-from sktransfer._federated_update import federated_average
-from sktransfer.federated import _check_clients
+from sktransfer.federated._classifier import _check_clients
+from sktransfer.federated._flower import Plan
+from sktransfer.federated._update import federated_average
 
 # The tests that run a federation need the extra; the input checks do not.
 needs_flower = pytest.mark.skipif(

@@ -1,11 +1,12 @@
 """The federation behind :class:`~sktransfer.FederatedTransferClassifier`:
 Flower's two apps and the simulation that runs them (a client's update and
-FedAvg itself are in :mod:`sktransfer._federated_update`).
+FedAvg itself are in :mod:`sktransfer.federated._update`).
 
 Everything that imports ``flwr`` (and ``ray``, its simulation engine) is
 here, imported when a fit starts, so that ``sktransfer`` works without the
-``federated`` extra. :mod:`sktransfer.federated` holds the estimator: it
-checks the input, builds the start model and says which tensors travel.
+``federated`` extra. :mod:`sktransfer.federated._classifier` holds the
+estimator: it checks the input, builds the start model and says which tensors
+travel.
 
 The messages: one ``query`` per client at the start (which client is this
 node?), then per round one ``train`` message to each sampled client carrying
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._federated_update import client_update, federated_average
+from ._update import client_update, federated_average
 
 INSTALL_HINT = (
     "FederatedTransferClassifier runs Flower's simulation engine, which is not "

@@ -14,17 +14,17 @@ from sklearn.utils import check_array, check_random_state, column_or_1d
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from . import _federated_flower as flower
-from ._federated_update import load, tensors
-from ._params import (
+from .._params import (
     InstanceOf,
     Interval,
     InvalidParameterError,
     check_params,
     resolve_device,
 )
-from .classifier import TransferClassifier
-from .source import Source
+from ..classifier import TransferClassifier
+from ..source import Source
+from . import _flower as flower
+from ._update import load, tensors
 
 __all__ = ["FederatedTransferClassifier"]
 

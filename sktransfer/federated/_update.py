@@ -2,7 +2,7 @@
 server's weighted average (FedAvg), and the copies of tensors between a
 network and arrays that travel in Flower's messages.
 
-Nothing here imports ``flwr``: :mod:`sktransfer._federated_flower` carries
+Nothing here imports ``flwr``: :mod:`sktransfer.federated._flower` carries
 these functions' results in its messages.
 """
 
