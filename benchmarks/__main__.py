@@ -45,6 +45,7 @@ BENCHMARKS = {
     "selection_labels": ("selection", "run_with_labels"),
     "selection_label_free": ("selection", "run_label_free"),
     "shallow": ("shallow", "run"),
+    "shallow_instance": ("shallow_instance", "run"),
     "parallel": ("parallel", "run"),
     "regularized": ("regularized", "run_regularized"),
     "standard_digits": ("standard", "run"),
