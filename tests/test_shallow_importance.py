@@ -392,3 +392,17 @@ def test_regressor_score_leaves_out_nan_rows(shimodaira):
     assert model.score(X_target, y) == model.score(X_target[1::2], y_target[1::2])
     with pytest.raises(ValueError, match="R² needs target values"):
         model.score(X_target, np.full(len(y), np.nan))
+
+
+def test_bandwidth_is_the_median_heuristic_for_the_kernel_methods_only(curved):
+    X_source, y_source, X_target, _ = curved
+    source = Source(X=X_source, y=y_source)
+    kmm = ImportanceWeightedClassifier(source=source, weighting="kmm").fit(X_target)
+    distances = np.linalg.norm(X_source[:, None] - X_target[None], axis=2)
+    assert 0.5 * np.median(distances) < kmm.bandwidth_ < 2 * np.median(distances)
+    given = ImportanceWeightedClassifier(
+        source=source, weighting="kliep", bandwidth=0.7
+    )
+    assert given.fit(X_target).bandwidth_ == 0.7
+    odds = ImportanceWeightedClassifier(source=source, bandwidth=0.7).fit(X_target)
+    assert odds.bandwidth_ is None

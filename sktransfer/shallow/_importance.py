@@ -295,9 +295,10 @@ class _ImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
             return np.ones(len(X_source))
         target_weight = rows.sample_weight / rows.sample_weight.sum()
         sigma = params["bandwidth"]
-        if sigma is None and self.weighting in ("kmm", "kliep"):
-            sigma = median_bandwidth(X_source, X_target, rng=rng)
-        self.bandwidth_ = sigma
+        if self.weighting in ("kmm", "kliep"):
+            if sigma is None:
+                sigma = median_bandwidth(X_source, X_target, rng=rng)
+            self.bandwidth_ = sigma
         if self.weighting == "kmm":
             raw = kmm_weights(
                 X_source, X_target, target_weight, sigma, params["max_weight"],
