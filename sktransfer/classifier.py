@@ -15,7 +15,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
-from ._input import validate_samples
+from ._base.validation import validate_samples
 from ._labels import (
     check_label_kinds,
     check_marker_type,

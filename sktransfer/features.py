@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from ._base import SourceEstimator, seeded
-from ._input import validate_samples
+from ._base.validation import validate_samples
 from ._network import trace
 from ._network.blocks import resolve_layer
 from ._network.layout import (

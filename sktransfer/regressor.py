@@ -9,7 +9,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
-from ._input import validate_samples
+from ._base.validation import validate_samples
 from ._supervised import NetworkEstimator
 from .source import ResolvedSource
 

@@ -19,7 +19,14 @@ import torch
 from sklearn.utils import check_array, check_consistent_length
 from torch import nn
 
-from ._sharing import SharedSource, SlimWeights, array_by_reference, slim
+from ._base.sharing import (
+    DetachedSource,
+    SharedSource,
+    SlimWeights,
+    array_by_reference,
+    fitted_module,
+    slim,
+)
 
 SOURCE_KINDS = (
     "None, a fitted TransferClassifier or skorch net, a torch.nn.Module, "
@@ -162,7 +169,7 @@ def resolve_source(source: object) -> ResolvedSource | None:
         return _from_path(Path(source))
     if isinstance(source, Mapping):
         return ResolvedSource(_check_state_dict(source, "source"), None, "state dict")
-    module = _fitted_module(source)
+    module = fitted_module(source)
     if module is not None:
         resolved = _from_module(module, type(source).__name__)
         resolved.classes = _matching_classes(getattr(source, "classes_", None), module)
@@ -185,31 +192,6 @@ def _n_outputs(module: nn.Module) -> int | None:
     """Width of the last ``nn.Linear`` (the output layer, for our networks)."""
     linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
     return linears[-1].out_features if linears else None
-
-
-class DetachedSource:
-    """What an unpickled estimator holds as ``source``: its description only.
-
-    A fitted estimator is pickled without its source (weights it no longer
-    needs, source data), so that a model pickles as its own weights. Predicting
-    works; fitting again needs ``set_params(source=...)``.
-    """
-
-    def __init__(self, description: str) -> None:
-        self.description = description
-
-    def __repr__(self) -> str:
-        return f"DetachedSource({self.description!r})"
-
-    def __sklearn_clone__(self):
-        return self
-
-    def message(self) -> str:
-        return (
-            f"This estimator was unpickled without its source ({self.description}):"
-            " a fitted model is saved without the source it was trained from. "
-            "Give it again with set_params(source=...) before fitting."
-        )
 
 
 def _from_source(source: Source) -> ResolvedSource:
@@ -252,22 +234,6 @@ def _opened(value, name: str):
             f"{name} is the path {str(path)!r}, which could not be opened as a "
             f".npy file (np.save writes one): {exc}"
         ) from exc
-
-
-def _fitted_module(source: object) -> nn.Module | None:
-    """The trained network of a fitted estimator or skorch net, else None."""
-    # A TransferClassifier (or anything wrapping a skorch net in ``net_``).
-    if hasattr(source, "get_params") and hasattr(type(source), "fit"):
-        net = getattr(source, "net_", source)
-        module = getattr(net, "module_", None)
-        if isinstance(module, nn.Module):
-            return module
-        if hasattr(source, "module") or hasattr(source, "net_"):
-            raise ValueError(
-                f"source {type(source).__name__} is not fitted: fit it on the "
-                "source data first (or pass its network or weights)."
-            )
-    return None
 
 
 def _from_module(module: nn.Module, description: str) -> ResolvedSource:

@@ -13,7 +13,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
 from sktransfer import Source, TransferClassifier
-from sktransfer._sharing import SharedSource, SlimWeights
+from sktransfer._base.sharing import SharedSource, SlimWeights
 from sktransfer.models import MLP
 from sktransfer.prefix import cache_info, clear_cache
 
@@ -158,9 +158,9 @@ def _pickled_in_loop(client, obj) -> bytes:
 
 
 def _kept(token, dask_worker=None) -> bool:
-    from sktransfer import _sharing
+    from sktransfer._base import sharing
 
-    return token in _sharing._LOCAL
+    return token in sharing._LOCAL
 
 
 def test_a_dask_grid_ships_the_source_once_per_worker(client, fitted_source):

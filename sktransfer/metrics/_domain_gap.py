@@ -29,7 +29,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_array, check_random_state
 
+from .._base.statistics import covariance
 from ._array_checks import _power_of_two_scale
+
+# shallow/_coral.py still imports the helper under its old name from here.
+_covariance = covariance
 
 __all__ = ["coral_distance", "mmd", "proxy_a_distance"]
 
@@ -370,7 +374,7 @@ def coral_distance(X_source: ArrayLike, X_target: ArrayLike) -> float:
     # divided by 2**e (exact, no overflow in the covariances), then scaled
     # back by 2**(4e), exactly.
     e = _power_of_two_scale(Xs, Xt)
-    diff = _covariance(np.ldexp(Xs, -e)) - _covariance(np.ldexp(Xt, -e))
+    diff = covariance(np.ldexp(Xs, -e)) - covariance(np.ldexp(Xt, -e))
     scaled = float(np.sum(diff * diff) / (4.0 * d * d))
     with np.errstate(over="ignore"):
         distance = float(np.ldexp(scaled, 4 * e))
@@ -383,8 +387,3 @@ def coral_distance(X_source: ArrayLike, X_target: ArrayLike) -> float:
             "standard deviation) and compare distances at that scale."
         )
     return distance
-
-
-def _covariance(X: np.ndarray) -> np.ndarray:
-    """Unbiased covariance of the columns, (d, d) even for one column."""
-    return np.atleast_2d(np.cov(X, rowvar=False))

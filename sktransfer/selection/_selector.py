@@ -20,8 +20,11 @@ from .._labels import (
     marked,
 )
 from .._params import InstanceOf, Interval, IsCallable, Options, check_params
-from ..metrics._ensemble import ensemble_agreement
-from ..metrics._scorers import log_me_scorer, soft_neighborhood_density_score
+from ..metrics import (
+    ensemble_agreement,
+    log_me_scorer,
+    soft_neighborhood_density_score,
+)
 
 
 class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):

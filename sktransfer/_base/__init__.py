@@ -1,5 +1,14 @@
 """What every sktransfer estimator shares: the source's clone rule, the
-parameter table, and seeding."""
+parameter table, and seeding.
+
+Its modules are the helpers that more than one estimator or family uses:
+
+* ``sharing.py``: how a source travels to other processes (slim, once per
+  Dask worker) and what a fitted model's source becomes when pickled;
+* ``validation.py``: the checks of a fitted estimator's prediction input;
+* ``statistics.py``: the column covariance that ``coral_distance`` and
+  ``shallow.CORAL`` share.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +23,8 @@ import torch
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 
-from ._params import check_params
-from ._sharing import share, shipped
-from .source import DetachedSource
+from .._params import check_params
+from .sharing import DetachedSource, share, shipped
 
 
 class SourceEstimator(BaseEstimator):
@@ -35,7 +43,7 @@ class SourceEstimator(BaseEstimator):
         params = self.get_params(deep=False)
         source = params.pop("source")
         # Under joblib's Dask backend, the clones a search ships carry a key
-        # and the source goes to each worker once (see _sharing).
+        # and the source goes to each worker once (see sharing.py).
         share(source)
         params = {k: clone(v, safe=False) for k, v in params.items()}
         return type(self)(source=source, **params)

@@ -16,7 +16,8 @@ An unfitted estimator is pickled for every task of a parallel search, and its
 
 A source is only pickled as a reference while dask is shipping a task to the
 cluster that holds it; any other pickle (``joblib.dump`` to disk, loky's
-workers) carries the slim source itself, so it loads anywhere.
+workers) carries the slim source itself, so it loads anywhere. A *fitted*
+estimator pickles without its source: :class:`DetachedSource`.
 """
 
 from __future__ import annotations
@@ -61,18 +62,57 @@ def slim(source: object) -> object:
     """``source`` as it should be pickled: a fitted estimator or skorch net
     becomes :class:`SlimWeights`; anything else is returned as it is (a
     :class:`~sktransfer.Source` slims its own weights when pickled)."""
-    from .source import _fitted_module
-
     if isinstance(source, nn.Module | SlimWeights | SharedSource | str | os.PathLike):
         return source
     try:
-        module = _fitted_module(source)
+        module = fitted_module(source)
     except ValueError:  # an unfitted estimator: pickled as it is
         return source
     if module is None:
         return source
     classes = getattr(source, "classes_", None)
     return SlimWeights(module, classes, type(source).__name__)
+
+
+def fitted_module(source: object) -> nn.Module | None:
+    """The trained network of a fitted estimator or skorch net, else None."""
+    # A TransferClassifier (or anything wrapping a skorch net in ``net_``).
+    if hasattr(source, "get_params") and hasattr(type(source), "fit"):
+        net = getattr(source, "net_", source)
+        module = getattr(net, "module_", None)
+        if isinstance(module, nn.Module):
+            return module
+        if hasattr(source, "module") or hasattr(source, "net_"):
+            raise ValueError(
+                f"source {type(source).__name__} is not fitted: fit it on the "
+                "source data first (or pass its network or weights)."
+            )
+    return None
+
+
+class DetachedSource:
+    """What an unpickled estimator holds as ``source``: its description only.
+
+    A fitted estimator is pickled without its source (weights it no longer
+    needs, source data), so that a model pickles as its own weights. Predicting
+    works; fitting again needs ``set_params(source=...)``.
+    """
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+
+    def __repr__(self) -> str:
+        return f"DetachedSource({self.description!r})"
+
+    def __sklearn_clone__(self):
+        return self
+
+    def message(self) -> str:
+        return (
+            f"This estimator was unpickled without its source ({self.description}):"
+            " a fitted model is saved without the source it was trained from. "
+            "Give it again with set_params(source=...) before fitting."
+        )
 
 
 class SharedSource:
