@@ -164,3 +164,51 @@ def test_selector_chooses_between_shallow_and_deep_without_labels():
     assert selector.report_["trained"].all()
     assert np.isfinite(selector.report_["label_free_score"]).all()
     assert selector.best_name_ in {"source only", "CORAL", "network"}
+
+
+def _text_like(n, d, shift, seed):
+    """Sparse word counts: two classes with their own words, a shifted
+    vocabulary per domain."""
+    from scipy import sparse
+
+    rng = np.random.RandomState(seed)
+    y = rng.randint(2, size=n)
+    rates = np.full((2, d), 0.02)
+    rates[0, :10] += 0.3
+    rates[1, 10:20] += 0.3
+    rates[:, shift : shift + 15] += 0.3
+    return sparse.csr_matrix(rng.poisson(rates[y]).astype(float)), y
+
+
+def test_coral_with_fewer_rows_than_features_is_exact():
+    # The thin (Gram) route against the d x d eigen-decomposition.
+    Xs, ys = _text_like(40, 120, 30, 0)
+    Xt, _ = _text_like(60, 120, 60, 1)
+    new = CORAL(source=Source(X=Xs, y=ys), center=True).fit(Xt)
+    with pytest.warns(FutureWarning):
+        old = CORAL(Xt.toarray(), center=True).fit(Xs.toarray())
+    np.testing.assert_allclose(new.A_, old.A_, atol=1e-10)
+    np.testing.assert_allclose(new.offset_, old.offset_, atol=1e-10)
+
+
+def test_coral_takes_sparse_rows_as_they_are():
+    Xs, ys = _text_like(80, 300, 30, 0)
+    Xt, yt = _text_like(80, 300, 100, 1)
+    sparse_fit = CORAL(source=Source(X=Xs, y=ys)).fit(Xt)
+    dense_fit = CORAL(source=Source(X=Xs.toarray(), y=ys)).fit(Xt.toarray())
+    np.testing.assert_allclose(
+        sparse_fit.predict_proba(Xt), dense_fit.predict_proba(Xt.toarray()), atol=1e-8
+    )
+    assert sparse_fit.score(Xt, yt) == dense_fit.score(Xt.toarray(), yt)
+    # Labelled target rows come in sparse too.
+    y = np.full(80, -1)
+    y[:20] = yt[:20]
+    assert CORAL(source=Source(X=Xs, y=ys)).fit(Xt, y).predict(Xt).shape == (80,)
+
+
+def test_coral_map_is_read_lazily_and_only_once_fitted():
+    with pytest.raises(AttributeError):
+        CORAL().A_  # noqa: B018
+    Xs, ys, Xt, _ = distorted(n=50)
+    coral = CORAL(source=Source(X=Xs, y=ys)).fit(Xt)
+    assert coral.A_ is coral.A_  # computed once

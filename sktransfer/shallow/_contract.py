@@ -42,11 +42,6 @@ class FitRows:
     sample_weight: np.ndarray  # of the target rows (ones when not given)
 
     @property
-    def X_labelled(self) -> np.ndarray:
-        """Source rows, then the labelled target rows."""
-        return np.vstack([self.X_source, self.X_target[self.labelled]])
-
-    @property
     def y_labelled(self) -> np.ndarray:
         """Labels of :attr:`X_labelled`."""
         if not len(self.y_target):
@@ -59,18 +54,22 @@ class FitRows:
         """Weights of :attr:`X_labelled`: ``source_weight`` (ones by default)
         for the source rows, ``sample_weight`` for the labelled target rows."""
         if source_weight is None:
-            source_weight = np.ones(len(self.X_source))
+            source_weight = np.ones(self.X_source.shape[0])
         return np.concatenate([source_weight, self.sample_weight[self.labelled]])
 
 
-def fit_rows(estimator, X, y=None, sample_weight=None, *, unlabelled=-1) -> FitRows:
+def fit_rows(
+    estimator, X, y=None, sample_weight=None, *, unlabelled=-1, accept_sparse=False
+) -> FitRows:
     """Validate the target rows ``X`` (labels ``y``, ``None``: all unlabelled)
     and the rows of ``estimator.source`` for a shallow ``fit``.
 
     ``unlabelled`` marks target rows without a label when the source has
     rows; without a source every row needs a label (``-1`` is then a class).
-    Sets ``n_features_in_`` (and ``feature_names_in_``) from ``X``.
+    Sets ``n_features_in_`` (and ``feature_names_in_``) from ``X``. With
+    ``accept_sparse``, CSR/CSC input (target and source rows) stays sparse.
     """
+    sparse_formats = ("csr", "csc") if accept_sparse else False
     source = estimator.source
     if source is not None and not isinstance(source, Source):
         raise TypeError(
@@ -95,18 +94,27 @@ def fit_rows(estimator, X, y=None, sample_weight=None, *, unlabelled=-1) -> FitR
                 "source=Source(X=X_source, y=y_source) and fit(X_target), or a "
                 "label for every row of X."
             )
-        X = validate_data(estimator, X, dtype=np.float64, ensure_min_samples=1)
-        y = np.full(len(X), unlabelled, dtype=object)
+        X = validate_data(
+            estimator, X, dtype=np.float64, ensure_min_samples=1,
+            accept_sparse=sparse_formats,
+        )  # fmt: skip
+        y = np.full(X.shape[0], unlabelled, dtype=object)
     else:
         check_label_kinds(y, marker)
-        X, y = validate_data(estimator, X, y, dtype=np.float64, ensure_min_samples=1)
+        X, y = validate_data(
+            estimator, X, y, dtype=np.float64, ensure_min_samples=1,
+            accept_sparse=sparse_formats,
+        )  # fmt: skip
     check_marker_type(y, marker)
     unmarked = ~marked(y, marker)
     y_target = retyped(y[unmarked]) if not unmarked.all() else y
     if len(y_target):
         check_classification_targets(y_target)
     if across:
-        X_source = check_array(source.X, dtype=np.float64, input_name="Source.X")
+        X_source = check_array(
+            source.X, dtype=np.float64, input_name="Source.X",
+            accept_sparse=sparse_formats,
+        )  # fmt: skip
         if X_source.shape[1] != X.shape[1]:
             raise ValueError(
                 f"Source.X has {X_source.shape[1]} features but X (the target "
@@ -121,16 +129,16 @@ def fit_rows(estimator, X, y=None, sample_weight=None, *, unlabelled=-1) -> FitR
         check_label_kinds(source.y, marker, "Source.y")
         y_source = column_or_1d(np.asarray(source.y))
         check_source_labels(y_source, marker)
-        if len(y_source) != len(X_source):
+        if len(y_source) != X_source.shape[0]:
             raise ValueError(
-                f"Source.X has {len(X_source)} rows but Source.y has "
+                f"Source.X has {X_source.shape[0]} rows but Source.y has "
                 f"{len(y_source)} labels."
             )
     else:
         X_source = np.empty((0, X.shape[1]))
         y_source = np.empty(0, dtype=y_target.dtype)
     return FitRows(
-        X, unmarked, y_target, X_source, y_source, _weights(sample_weight, len(X))
+        X, unmarked, y_target, X_source, y_source, _weights(sample_weight, X.shape[0])
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy import linalg
+from scipy import linalg, sparse
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validat
 
 from ..metrics._domain_gap import _covariance
 from ._contract import fit_rows
+from ._spectrum import spectrum
 from ._target_rows import check_regularization, column_names, target_rows
 
 __all__ = ["CORAL"]
@@ -176,6 +177,7 @@ class CORAL(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = self.X_target is None  # CSR/CSC rows
         if self.X_target is not None:  # the deprecated transformer
             from sklearn.utils import TransformerTags
 
@@ -217,6 +219,54 @@ class CORAL(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             self.offset_ = target.mean(axis=0) - source.mean(axis=0) @ self.A_
         else:
             self.offset_ = np.zeros(source.shape[1])
+
+    def _fit_spectra(self, source, target) -> None:
+        """Learn the map from thin eigen-decompositions of both covariances
+        (exact; no ``d x d`` matrix when a domain has fewer rows than
+        features, and sparse rows stay sparse)."""
+        reg = check_regularization(self.regularization)
+        if not isinstance(self.center, bool | np.bool_):
+            raise ValueError(f"center must be True or False, got {self.center!r}.")
+        spectra = spectrum(source), spectrum(target)
+        for name, spec in zip(
+            ("Source.X", "X (the target rows)"), spectra, strict=True
+        ):
+            if not np.isfinite(spec.values).all():
+                raise ValueError(
+                    f"The covariance of {name} overflows float64: its values "
+                    "are too large; rescale the features (e.g. with a "
+                    "StandardScaler) before CORAL."
+                )
+        self._spectra = (*spectra, reg)
+        d = source.shape[1]
+        self.offset_ = np.zeros(d)
+        if self.center:
+            mean_s, mean_t = spectra[0].mean, spectra[1].mean
+            self.offset_ = mean_t - self._recolour(mean_s[None, :])[0]
+
+    def _recolour(self, X) -> np.ndarray:
+        """``X @ A_ + offset_``, through the thin factors."""
+        source, target, reg = self._spectra
+        whitened = source.power_rows(X, reg, -0.5)
+        return target.power_rows(whitened, reg, 0.5) + self.offset_
+
+    @property
+    def A_(self) -> np.ndarray:  # noqa: N802 (scikit-learn's fitted-attribute style)
+        """The linear map applied to the source rows (computed when first
+        read from the fitted factors; ``n_features`` squared floats)."""
+        if getattr(self, "_A", None) is None:
+            if getattr(self, "_spectra", None) is None:
+                raise AttributeError("'CORAL' object has no attribute 'A_'")
+            source, target, reg = self._spectra
+            d = source.mean.shape[0]
+            self._A = target.power_rows(
+                source.power_rows(np.eye(d), reg, -0.5), reg, 0.5
+            )
+        return self._A
+
+    @A_.setter
+    def A_(self, value) -> None:  # noqa: N802
+        self._A, self._spectra = value, None
 
     def _fit_legacy(self, X) -> np.ndarray:
         """The deprecated contract: ``X`` are the source rows."""
@@ -265,20 +315,27 @@ class CORAL(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 "CORAL(estimator=...) takes a classifier; regression under "
                 "this contract is not supported yet."
             )
-        rows = fit_rows(self, X, y, sample_weight, unlabelled=self.unlabelled)
-        if len(rows.X_source) >= 2 and len(rows.X_target) >= 2:
-            self._map(rows.X_source, rows.X_target, ("Source.X", "X (the target rows)"))
-        elif len(rows.X_source):
+        rows = fit_rows(
+            self, X, y, sample_weight, unlabelled=self.unlabelled, accept_sparse=True
+        )
+        X_target, d = rows.X_target, rows.X_target.shape[1]
+        self._A = None
+        if rows.X_source.shape[0] >= 2 and X_target.shape[0] >= 2:
+            self._fit_spectra(rows.X_source, X_target)
+            recoloured = self._recolour(rows.X_source)
+        elif rows.X_source.shape[0]:
             raise ValueError(
                 "CORAL needs at least 2 source rows and 2 target rows to "
                 "estimate their covariances."
             )
         else:  # no source: nothing to re-colour
-            self.A_ = np.eye(rows.X_target.shape[1])
-            self.offset_ = np.zeros(rows.X_target.shape[1])
-        X_train = np.vstack(
-            [rows.X_source @ self.A_ + self.offset_, rows.X_target[rows.labelled]]
-        )
+            self._spectra = None
+            self._A, self.offset_ = np.eye(d), np.zeros(d)
+            recoloured = np.empty((0, d))
+        labelled = X_target[rows.labelled]
+        if sparse.issparse(labelled):
+            labelled = labelled.toarray()
+        X_train = np.vstack([recoloured, labelled])
         y_train, weights = rows.y_labelled, rows.weights_labelled()
         if not len(y_train):
             raise ValueError("There is no labelled row: give source rows or labels.")
@@ -296,28 +353,29 @@ class CORAL(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.classes_ = estimator.classes_
         return self
 
+    def _rows(self, X):
+        """New target rows, validated (CSR/CSC stays sparse)."""
+        return validate_data(
+            self, X, dtype=np.float64, reset=False, accept_sparse=("csr", "csc")
+        )
+
     @available_if(_predicting)
     def predict(self, X):
         """Predict the classes of target rows ``X`` (taken as they are)."""
         check_is_fitted(self, "estimator_")
-        return self.estimator_.predict(validate_data(self, X, dtype=np.float64,
-                                                     reset=False))  # fmt: skip
+        return self.estimator_.predict(self._rows(X))
 
     @available_if(_predicting)
     def predict_proba(self, X):
         """Class probabilities of target rows ``X``, from ``estimator_``."""
         check_is_fitted(self, "estimator_")
-        return self.estimator_.predict_proba(
-            validate_data(self, X, dtype=np.float64, reset=False)
-        )
+        return self.estimator_.predict_proba(self._rows(X))
 
     @available_if(_predicting)
     def decision_function(self, X):
         """``estimator_``'s decision function on target rows ``X``."""
         check_is_fitted(self, "estimator_")
-        return self.estimator_.decision_function(
-            validate_data(self, X, dtype=np.float64, reset=False)
-        )
+        return self.estimator_.decision_function(self._rows(X))
 
     @available_if(_transforming)
     def fit_transform(self, X, y=None, **fit_params):
