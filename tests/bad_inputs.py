@@ -306,6 +306,7 @@ CASES: list[tuple[str, Callable[[], object]]] = [
     # data loaders and settings
     ("load_mnist offline with no file", lambda: load_mnist(data_home=TMP / "empty", download_if_missing=False)),
     ("load_mnist subset='validation'", lambda: load_mnist(subset="validation", data_home=TMP)),
+    ("load_mnist data_home=123", lambda: load_mnist(data_home=123)),
     ("load_usps subset='all'", lambda: load_usps(subset="all", data_home=TMP)),
     ("load_usps from a corrupt h5", lambda: load_usps(data_home=corrupt_data_home("usps", "usps.h5"), download_if_missing=False)),
     ("load_office_caltech10 domain='imagenet'", lambda: load_office_caltech10("imagenet", data_home=TMP)),

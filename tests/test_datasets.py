@@ -168,6 +168,14 @@ def test_data_home_relative_and_user_paths(monkeypatch, tmp_path):
     assert get_data_home().is_absolute()
 
 
+@pytest.mark.parametrize("bad", [123, b"bytes", ["a"], 1.5])
+def test_data_home_of_another_type_is_refused(bad):
+    with pytest.raises(TypeError, match="data_home must be a folder's path"):
+        get_data_home(bad)
+    with pytest.raises(TypeError, match="data_home must be a folder's path"):
+        load_mnist(data_home=bad, download_if_missing=False)
+
+
 def test_data_home_is_not_created(tmp_path):
     assert not get_data_home(tmp_path / "new").exists()
 

@@ -97,6 +97,11 @@ def get_data_home(data_home: str | os.PathLike[str] | None = None) -> Path:
     if data_home is None:
         cache = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
         data_home = os.path.join(cache, "sktransfer")
+    if not isinstance(data_home, str | os.PathLike):
+        raise TypeError(
+            "data_home must be a folder's path (a str or a path-like object) or "
+            f"None, got {type(data_home).__name__} {data_home!r}."
+        )
     return Path(os.path.abspath(os.path.expanduser(os.fspath(data_home))))
 
 
