@@ -13,7 +13,7 @@ import torch
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from skorch.callbacks import EpochScoring
+from skorch.callbacks import Callback, EpochScoring
 from skorch.dataset import ValidSplit
 
 from sktransfer import (
@@ -23,8 +23,10 @@ from sktransfer import (
     information_maximization_score,
 )
 from sktransfer._training import RULES, FrozenPrefix, why_not
-from sktransfer.adaptation import AdaptationLoss
+from sktransfer.adaptation import DANN, AdaptationLoss
 from sktransfer.augmentation import RandomAffine
+from sktransfer.models import LeNet
+from sktransfer.regularization import BSS
 
 SMALL = dict(module__channels=(4, 8), module__hidden_units=16)
 
@@ -205,3 +207,79 @@ def test_label_free_scores_live_with_the_metrics():
     from sktransfer import metrics
 
     assert metrics.information_maximization_score is information_maximization_score
+
+
+class FirstLayerInputs(Callback):
+    """Records, for each training forward pass, whether the first layer's
+    input requires grad."""
+
+    def initialize(self):
+        self.requires_grad = []
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        record = self.requires_grad.append
+        self.handle = net.module_.conv1.register_forward_pre_hook(
+            lambda module, args: (
+                record(args[0].requires_grad) if module.training else None
+            )
+        )
+
+    def on_train_end(self, net, **kwargs):
+        self.handle.remove()
+
+
+def test_input_batches_never_require_grad(digits):
+    # The gradient a loss reverses (DANN) or a penalty reads stays on the
+    # network's side: a batch reaching the first layer is data, never a
+    # leaf of the graph (torch.compile would also guard on it).
+    X, y = digits
+    Xs = np.random.RandomState(1).rand(40, 1, 28, 28).astype(np.float32)
+    probe = FirstLayerInputs()
+    TransferClassifier(
+        LeNet,
+        source=Source(X=Xs, y=np.arange(40) % 2),
+        adaptation=DANN(),
+        augment=RandomAffine(degrees=5),
+        callbacks=[("inputs", probe)],
+        max_epochs=2,
+        batch_size=16,
+        random_state=0,
+    ).fit(X, np.full(len(X), -1))
+    assert len(probe.requires_grad) == 2 * 3  # 2 epochs of ceil(48 / 16) steps
+    assert not any(probe.requires_grad)
+
+
+def test_layer_hooks_are_registered_once_per_fit(digits, monkeypatch):
+    # The layers a step reads (DANN's features, BSS's penalty) are tapped by
+    # hooks placed when the fit loop starts, not at every step, and removed
+    # when it ends.
+    X, y = digits
+    Xs = np.random.RandomState(1).rand(40, 1, 28, 28).astype(np.float32)
+    placed = []
+    register = torch.nn.Module.register_forward_hook
+
+    def counting(module, hook, *args, **kwargs):
+        placed.append(type(hook).__name__)
+        return register(module, hook, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.Module, "register_forward_hook", counting)
+
+    def hooks_placed(epochs):
+        placed.clear()
+        clf = TransferClassifier(
+            LeNet,
+            source=Source(X=Xs, y=np.arange(40) % 2),
+            adaptation=DANN(),
+            regularization=BSS(),
+            max_epochs=epochs,
+            batch_size=16,
+            random_state=0,
+        ).fit(X, np.full(len(X), -1))
+        assert all(not m._forward_hooks for m in clf.module_.modules())
+        assert np.isfinite(clf.history_[:, "reg_loss"]).all()
+        return list(placed)
+
+    once = hooks_placed(1)
+    assert once.count("_Hook") == 1  # one tap on fc1's output, DANN's and BSS's
+    assert hooks_placed(3) == once  # 9 steps, not 3: the same hooks

@@ -1,20 +1,17 @@
-"""The skorch nets the training strategies configure, one behaviour per mixin.
+"""The skorch nets the training strategies configure, and the guard on their loss.
 
-Every net keeps frozen blocks frozen (``frozen_norms`` in eval mode, frozen
-parameters out of the optimizer), applies ``augment`` to training batches, and
-runs forward passes in its ``precision`` with asynchronous copies to a CUDA
-device.
-The prefix nets run their training steps on cached prefix outputs through
-``rest``; the domain nets train on mixed-domain batches. With a
-``regularization``, every training step adds its penalty to the loss. Everything a net
-needs comes in through its constructor, and prediction always runs the
-whole network.
+Every net is a :class:`~sktransfer._training.step.TrainingNet`: one
+training step (training mode, frozen norms, precision, loss, penalty,
+backward), one ``infer``, one ``fit_loop``. Fine-tuning uses its step as it
+is; the prefix nets supply the inputs and forward pass of a step on cached
+prefix outputs (``rest``), the domain nets those of a step on mixed-domain
+batches and its joint objective. Everything a net needs comes in through its
+constructor, and prediction always runs the whole network.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import torch
 from skorch import NeuralNetClassifier, NeuralNetRegressor
@@ -22,11 +19,11 @@ from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
-from .._network.modes import capture, eval_mode
-from .._precision import as_float32, autocast, grad_scaler
+from .._network.modes import eval_mode
+from .._precision import as_float32
 from ..adaptation.base import AdaptationLoss, DomainBatch, TargetPass
 from ..adaptation.objective import DomainSetup, joint_objective
-from .regularized import Regularized as _Regularized
+from .step import TrainingNet
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -99,169 +96,36 @@ class NonFiniteGuard(Callback):
         )
 
 
-class _FrozenBlocks:
-    """Frozen parameters out of the optimizer, frozen norms in eval mode, and
-    ``augment`` on training batches."""
-
-    # Set before skorch's __init__, which guards torch components set after it.
-    def __init__(self, *args, frozen_norms=(), augment=None, **kwargs):
-        self.frozen_norms = frozen_norms
-        self.augment = augment
-        super().__init__(*args, **kwargs)
-
-    def get_all_learnable_params(self) -> Iterator[tuple[str, torch.nn.Parameter]]:
-        for name, param in super().get_all_learnable_params():
-            if param.requires_grad:
-                yield name, param
-
-    def keep_frozen_norms_in_eval(self) -> None:
-        # skorch switches every module to train mode before a training step.
-        for name in self.frozen_norms:
-            self.module_.get_submodule(name).eval()
-
-    def augmented(self, x):
-        """``augment(x)``, checked: a batch of the same shape comes back."""
-        out = self.augment(x)
-        if not isinstance(out, torch.Tensor) or out.shape != x.shape:
-            got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out)
-            raise ValueError(
-                "augment must return a tensor of the batch's shape "
-                f"{tuple(x.shape)}; got {got}."
-            )
-        return out
-
-    def fit_loop(self, *args, **kwargs):
-        # skorch ends a fit quietly on Ctrl-C; the estimator re-raises it.
-        self.interrupted_ = False
-        try:
-            return super().fit_loop(*args, **kwargs)
-        except KeyboardInterrupt:
-            self.interrupted_ = True
-            raise
-
-    def infer(self, x, **fit_params):
-        if self.module_.training:
-            self.keep_frozen_norms_in_eval()
-            if self.augment is not None:  # training batches only
-                x = self.augmented(x)
-        return super().infer(x, **fit_params)
-
-
-class _DeviceSteps:
-    """Forward passes in ``precision``, asynchronous copies to a CUDA device.
-
-    ``precision`` is ``"float32"``, ``"bfloat16"`` or ``"float16"``: forward
-    passes run under :func:`torch.autocast` and their outputs come back as
-    float32, so losses are computed in float32 and predictions are float32.
-    With float16, backward passes are scaled by a gradient scaler
-    (``grad_scaler_``), which also steps the optimizers: steps whose scaled
-    gradients overflowed are skipped and the scale is lowered. Callbacks see
-    unscaled gradients (``on_grad_computed``, e.g. gradient clipping).
-
-    On CUDA, tensors are copied with ``non_blocking=True``: from pinned
-    memory (the loaders pin batches on CUDA) the copy overlaps with the host's
-    work. Elsewhere nothing changes.
-    """
-
-    def __init__(self, *args, precision="float32", **kwargs):
-        self.precision = precision
-        super().__init__(*args, **kwargs)
-
-    def initialize_optimizer(self, *args, **kwargs):
-        super().initialize_optimizer(*args, **kwargs)
-        # A fresh optimizer starts from a fresh scale.
-        self.grad_scaler_ = grad_scaler(self.precision, self.device)
-        return self
-
-    def autocast(self):
-        """The context the network's forward passes run in."""
-        return autocast(self.precision, self.device)
-
-    def to_device(self, x):
-        """A tensor on the net's device; non-blocking to CUDA."""
-        if self.device is None or not isinstance(x, torch.Tensor):
-            return x  # placed by someone else (an accelerator), or skorch's job
-        return x.to(self.device, non_blocking=str(self.device).startswith("cuda"))
-
-    def infer(self, x, **fit_params):
-        x = self.to_device(x)
-        with self.autocast():
-            out = super().infer(x, **fit_params)
-        return as_float32(out) if self.precision != "float32" else out
-
-    def get_loss(self, y_pred, y_true, *args, **kwargs):
-        return super().get_loss(y_pred, self.to_device(y_true), *args, **kwargs)
-
-    def backward(self, loss: torch.Tensor) -> None:
-        """``loss.backward()``, scaled with float16; gradients left unscaled."""
-        scaler = getattr(self, "grad_scaler_", None)
-        if scaler is None:
-            loss.backward()
-            return
-        scaler.scale(loss).backward()
-        for name in self._optimizers:
-            scaler.unscale_(getattr(self, name + "_"))
-
-    def train_step_single(self, batch, **fit_params):
-        # skorch's step, with the backward pass through ``backward``.
-        self._set_training(True)
-        Xi, yi = unpack_data(batch)
-        with self.regularization_capture() as captured:
-            y_pred = self.infer(Xi, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        loss = self.regularized(loss, captured)
-        self.backward(loss)
-        return {"loss": loss, "y_pred": y_pred}
-
-    def _step_optimizer(self, step_fn):
-        scaler = getattr(self, "grad_scaler_", None)
-        if scaler is None:
-            return super()._step_optimizer(step_fn)
-        # GradScaler takes no closure: one forward and backward pass, then
-        # each optimizer steps unless the scaled gradients overflowed.
-        step_fn()
-        for name in self._optimizers:
-            scaler.step(getattr(self, name + "_"))
-        scaler.update()
-
-
 class _PrefixSteps:
     """Training steps run ``rest`` on the frozen prefix's cached outputs.
 
     ``rest(prefix(X)) == module(X)``, and ``rest`` uses the module's own
-    layers, so training it trains the network; predictions, and any
-    callback's, run the whole network on raw inputs. ``rest`` is released
-    when the fit ends (it may be a closure, and later training is on raw
-    inputs).
+    layers, so training it trains the network (and a tap on one of them
+    records: the rule table only cuts before the penalty's layers);
+    predictions, and any callback's, run the whole network on raw inputs.
+    ``rest`` is released when the fit ends (it may be a closure, and later
+    training is on raw inputs).
     """
 
     def __init__(self, *args, rest=None, **kwargs):
         self.rest = rest
         super().__init__(*args, **kwargs)
 
-    def train_step_single(self, batch, **fit_params):
+    def step_inputs(self, batch):
         if self.rest is None:
-            return super().train_step_single(batch, **fit_params)
-        self.module_.train()
-        self.keep_frozen_norms_in_eval()
+            return super().step_inputs(batch)
         Xi, yi = unpack_data(batch)
-        Xi = to_tensor(self.to_device(Xi), device=self.device)
-        # ``rest`` runs the module's own layers: a hook on one of them fires
-        # (the rule table only cuts before the penalty's layers).
-        with self.regularization_capture() as captured, self.autocast():
-            y_pred = self.rest(Xi, **fit_params)
-        if self.precision != "float32":
-            y_pred = as_float32(y_pred)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        loss = self.regularized(loss, captured)
-        self.backward(loss)
-        return {"loss": loss, "y_pred": y_pred}
+        Xi = to_tensor(Xi, device=None)  # placed by forward_pass
+        return Xi, (Xi, yi)
 
-    def fit_loop(self, *args, **kwargs):
-        try:
-            return super().fit_loop(*args, **kwargs)
-        finally:
-            self.rest = None
+    def step_forward(self, X, **fit_params):
+        if self.rest is None:
+            return super().step_forward(X, **fit_params)
+        return self.forward_pass(self.rest, X, **fit_params)
+
+    def release_after_fit(self) -> None:
+        super().release_after_fit()
+        self.rest = None
 
 
 class _DomainSteps:
@@ -296,53 +160,45 @@ class _DomainSteps:
 
     def target_pass(self, X) -> TargetPass:
         """The network's logits and ``layer`` features for every row of ``X``,
-        in evaluation mode (frozen norms too) and without gradients."""
-        layer, module = self.domain.layer, self.module_
+        in evaluation mode (frozen norms too) and without gradients; read
+        through the fit loop's taps."""
+        tap = (self.domain.layer, self.domain.layer_input)
         logits, features = [], []
-        with eval_mode(module), torch.no_grad(), self.autocast():
+        with eval_mode(self.module_), torch.no_grad():
             for start in range(0, len(X), self.batch_size):
                 rows = torch.as_tensor(X[start : start + self.batch_size])
-                rows = self.to_device(rows)
-                if layer is None:
-                    logits.append(as_float32(module(rows)))
-                    continue
-                with capture(module, layer, inputs=self.domain.layer_input) as captured:
-                    logits.append(as_float32(module(rows)))
-                features.append(as_float32(captured[0]).flatten(1))
+                with self.taps_.recording() as layers:
+                    logits.append(self.forward_pass(self.module_, rows))
+                if tap[0] is not None:
+                    features.append(as_float32(layers[tap]).flatten(1))
         return TargetPass(
             logits=torch.cat(logits), features=torch.cat(features) if features else None
         )
 
-    def train_step_single(self, batch, **fit_params):
-        setup = self.domain
+    def tapped_layers(self):
+        taps = super().tapped_layers()
+        if self.domain.layer is not None:
+            taps.add((self.domain.layer, self.domain.layer_input))
+        return taps
+
+    def step_inputs(self, batch):
         X_s, y_s, X_t, X_l, y_l = (self.to_device(b) for b in batch)
-        parts = getattr(self, "critic_", None)
-        for module in (self.module_, parts):
-            if module is not None:
-                module.train()
-        self.keep_frozen_norms_in_eval()
+        rows = self.to_device(getattr(batch, "target_rows", None))
+        # One forward pass over the three batches.
+        return torch.cat([X_s, X_l, X_t]), (X_s, y_s, X_t, X_l, y_l, rows)
+
+    def step_forward(self, X, **fit_params):
+        return self.forward_pass(self.module_, X)
+
+    def step_loss(self, logits, loss_inputs, layers):
+        setup = self.domain
+        X_s, y_s, X_t, X_l, y_l, rows = loss_inputs
         sizes = [len(X_s), len(X_l), len(X_t)]
-        X = torch.cat([X_s, X_l, X_t])
-        if self.augment is not None:
-            X = self.augmented(X)
-        hooked = setup.layer is not None and len(X_t)
-        features = None
-        with self.regularization_capture() as reg_captured, self.autocast():
-            if hooked:
-                with capture(
-                    self.module_, setup.layer, inputs=setup.layer_input
-                ) as captured:
-                    logits = self.module_(X)
-                features = captured[0]
-            else:
-                logits = self.module_(X)
-        if self.precision != "float32":
-            # The objective, adaptation losses and critics run in float32.
-            logits, features = as_float32(logits), as_float32(features)
-        features_s = features_t = None
-        if hooked:
-            features_s, _, features_t = features.split(sizes)
         logits_s, logits_l, logits_t = logits.split(sizes)
+        features_s = features_t = None
+        if setup.layer is not None and len(X_t):
+            features = layers[setup.layer, setup.layer_input]
+            features_s, _, features_t = features.split(sizes)
         step = self.domain_step_
         domain_batch = DomainBatch(
             X_source=X_s, y_source=y_s, X_target=X_t, X_labelled=X_l,
@@ -350,26 +206,22 @@ class _DomainSteps:
             logits_labelled=logits_l, features_source=features_s,
             features_target=features_t,
             progress=min(step / max(setup.total_steps, 1), 1.0), step=step,
-            parts=parts, network=self.module_,
-            target_rows=self.to_device(getattr(batch, "target_rows", None)),
+            parts=getattr(self, "critic_", None), network=self.module_,
+            target_rows=rows,
         )  # fmt: skip
         loss, terms = joint_objective(self.criterion_, domain_batch, setup)
-        loss = self.regularized(loss, reg_captured)
-        self.backward(loss)
         self.domain_step_ = step + 1
         for name, value in terms.items():
             self.history.record_batch(name, value)
-        return {"loss": loss, "y_pred": logits_s, "domain_batch": domain_batch}
+        return loss, {"y_pred": logits_s, "domain_batch": domain_batch}
 
-    def fit_loop(self, *args, **kwargs):
-        try:
-            return super().fit_loop(*args, **kwargs)
-        finally:
-            # Released when the fit ends, like a prefix net's ``rest``:
-            # predicting needs no source row, and a fitted model would hold
-            # its copy of Source.X for as long as it lives. Nothing trains
-            # the net again (the estimator's fit builds a new one).
-            self.iterator_train__source = None
+    def release_after_fit(self) -> None:
+        super().release_after_fit()
+        # Released when the fit ends, like a prefix net's ``rest``:
+        # predicting needs no source row, and a fitted model would hold
+        # its copy of Source.X for as long as it lives. Nothing trains
+        # the net again (the estimator's fit builds a new one).
+        self.iterator_train__source = None
 
     def __getstate__(self):
         # A net saved during its fit does not carry the source rows either.
@@ -395,11 +247,11 @@ def _overrides_before_epoch(adaptation: AdaptationLoss) -> bool:
     return type(adaptation).before_epoch is not AdaptationLoss.before_epoch
 
 
-class ClassifierNet(_Regularized, _FrozenBlocks, _DeviceSteps, NeuralNetClassifier):
+class ClassifierNet(TrainingNet, NeuralNetClassifier):
     """Fine-tuning a classifier."""
 
 
-class RegressorNet(_Regularized, _FrozenBlocks, _DeviceSteps, NeuralNetRegressor):
+class RegressorNet(TrainingNet, NeuralNetRegressor):
     """Fine-tuning a regressor."""
 
 

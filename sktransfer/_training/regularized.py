@@ -1,5 +1,5 @@
 """What a regularised fit hands its skorch net, where its features are, and
-the net mixin that adds the penalty to every training step.
+the penalty every training step adds to its loss.
 
 The estimator's ``regularization`` (a
 :class:`~sktransfer.regularization.Regularization`) is resolved against the
@@ -11,7 +11,6 @@ report), and which modules' outputs the penalty needs.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -19,7 +18,6 @@ import torch
 from .._network import Cut, PreparedNetwork
 from .._network.blocks import resolve_layer
 from .._network.modes import capture, eval_mode
-from .._precision import as_float32
 from ..regularization import Regularization, RegularizationStep
 
 
@@ -77,80 +75,38 @@ def runs_after_cut(prepared: PreparedNetwork, cut: Cut, names: set[str]) -> bool
         return all(seen)
 
 
-class Regularized:
-    """A penalty added to the training loss (``regularization``, a
-    :class:`~sktransfer._training.regularized.RegularizationSetup`), and
-    recorded per batch as ``reg_loss``.
-
-    The training steps capture the penalty's layers during their forward
-    pass (:meth:`regularization_capture`) and add the penalty to their loss
-    (:meth:`regularized`). Without ``regularization`` both do nothing, so the
-    loss is the very same tensor.
-    """
-
-    def __init__(self, *args, regularization: RegularizationSetup | None = None, **kw):
-        self.regularization = regularization
-        super().__init__(*args, **kw)
-
-    def initialize_module(self):
-        super().initialize_module()
-        # Recorded at the first training step, on the training device.
-        self.regularization_start_ = None
-        if self.regularization is not None:
-            # Saved with the network (skorch maps them to the device at load).
-            attributes = self.cuda_dependent_attributes_
-            if "regularization_start_" not in attributes:
-                self.cuda_dependent_attributes_ = [*attributes, "regularization_start_"]
-        return self
-
-    def regularization_capture(self):
-        """A context collecting the outputs of the penalty's layers:
-        ``{module name: [output]}`` once the forward pass is done."""
-        setup = self.regularization
-        if setup is None or not setup.layers:
-            return contextlib.nullcontext({})
-        return _capturing(self.module_, set(setup.layers.values()))
-
-    def regularized(self, loss: torch.Tensor, captured: dict) -> torch.Tensor:
-        """``loss`` plus the penalty (``loss`` itself without one)."""
-        setup = self.regularization
-        if setup is None:
-            return loss
-        params = dict(self.module_.named_parameters())
-        if self.regularization_start_ is None:
-            # The starting point L2-SP pulls towards: the transferred weights
-            # as training starts, before the first step moves them.
-            self.regularization_start_ = {
-                name: params[name].detach().clone() for name in setup.transferred
-            }
-        features = {}
-        for layer, name in setup.layers.items():
-            if not captured[name]:
-                raise ValueError(
-                    f"The regularization takes features at layer={layer!r} "
-                    f"({name!r}), which the training forward pass did not run: "
-                    "choose a layer of the network's forward pass."
-                )
-            features[layer] = as_float32(captured[name][0])
-        step = RegularizationStep(
-            network=self.module_,
-            transferred={
-                name: (params[name], start)
-                for name, start in self.regularization_start_.items()
-            },
-            fresh={name: params[name] for name in setup.fresh},
-            features=features,
-            device=loss.device,
-        )
-        penalty = setup.regularization.penalty(step)
-        self.history.record_batch("reg_loss", penalty.item())
-        return loss + penalty
-
-
-@contextlib.contextmanager
-def _capturing(module: torch.nn.Module, names: set[str]) -> Iterator[dict]:
-    with contextlib.ExitStack() as stack:
-        yield {
-            name: stack.enter_context(capture(module, name, first_only=True))
-            for name in names
+def penalized(net, loss: torch.Tensor, layers: dict) -> torch.Tensor:
+    """``loss`` plus the penalty of ``net.regularization``, recorded per batch
+    as ``reg_loss``; ``layers`` holds the training step's tapped layers
+    (``{(module name, False): float32 output}``, see
+    :class:`~sktransfer._training.step.LayerTaps`)."""
+    setup = net.regularization
+    params = dict(net.module_.named_parameters())
+    if net.regularization_start_ is None:
+        # The starting point L2-SP pulls towards: the transferred weights
+        # as training starts, before the first step moves them.
+        net.regularization_start_ = {
+            name: params[name].detach().clone() for name in setup.transferred
         }
+    features = {}
+    for layer, name in setup.layers.items():
+        if (name, False) not in layers:
+            raise ValueError(
+                f"The regularization takes features at layer={layer!r} "
+                f"({name!r}), which the training forward pass did not run: "
+                "choose a layer of the network's forward pass."
+            )
+        features[layer] = layers[name, False]
+    step = RegularizationStep(
+        network=net.module_,
+        transferred={
+            name: (params[name], start)
+            for name, start in net.regularization_start_.items()
+        },
+        fresh={name: params[name] for name in setup.fresh},
+        features=features,
+        device=loss.device,
+    )
+    penalty = setup.regularization.penalty(step)
+    net.history.record_batch("reg_loss", penalty.item())
+    return loss + penalty
