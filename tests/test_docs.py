@@ -62,7 +62,12 @@ def snippets(path: Path) -> list[str]:
 
 
 SNIPPETS = [
-    pytest.param(code, id=f"{path.name}-{i}")
+    # A snippet that reads the real data sets trains on them: minutes (slow).
+    pytest.param(
+        code,
+        id=f"{path.name}-{i}",
+        marks=pytest.mark.slow if "load_" in code else (),
+    )
     for path in [
         ROOT / "README.md",
         *sorted((ROOT / "docs").glob("*.md")),

@@ -320,7 +320,9 @@ def test_bad_center_is_refused(domains):
 def test_bad_target_rows_are_refused(domains):
     Xs, Xt = domains
     # X_target=None is the new contract: fit's rows are the target's.
-    with pytest.raises(ValueError, match="y is None and there is no source: give source="):
+    with pytest.raises(
+        ValueError, match="y is None and there is no source: give source="
+    ):
         CORAL(None).fit(Xs)
     with pytest.raises(ValueError, match="X_target has 3 features but X .* has 4"):
         CORAL(Xt[:, :3]).fit(Xs)

@@ -284,6 +284,9 @@ def source_only_accuracy():
     return mean_target_accuracy(MCC(), 0.0)
 
 
+# Slow (12 fits of 100 epochs). Not made cheaper: with 50 or 25 epochs, or fewer
+# seeds, the margin of `> plain - 0.03` goes negative for some seeds (#28).
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", LOSSES, ids=IDS)
 def test_adapted_model_is_not_worse_than_source_only(loss):
     plain = source_only_accuracy()
