@@ -76,7 +76,7 @@ from sktransfer import (
     TransferComponentAnalysis,
     load_office_caltech10,
 )
-from sktransfer.shallow._source_rows import median_bandwidth
+from sktransfer.shallow._kernels import median_bandwidth
 
 from ._harness import Table
 

@@ -207,10 +207,10 @@ def _from_source(source: Source) -> ResolvedSource:
         resolved = ResolvedSource(None, None, "source data")
     if source.X is not None:
         X = check_array(
-            _opened(source.X, "Source.X"), allow_nd=True, dtype=np.float32,
+            opened(source.X, "Source.X"), allow_nd=True, dtype=np.float32,
             ensure_all_finite=True, input_name="Source.X",
         )  # fmt: skip
-        y = np.asarray(_opened(source.y, "Source.y"))
+        y = np.asarray(opened(source.y, "Source.y"))
         if y.ndim not in (1, 2):
             raise ValueError(
                 f"Source.y must be 1-D (or 2-D for multi-output regression); "
@@ -222,7 +222,7 @@ def _from_source(source: Source) -> ResolvedSource:
     return resolved
 
 
-def _opened(value, name: str):
+def opened(value, name: str):
     """``value``, or the ``.npy`` file it names opened memory-mapped."""
     if not isinstance(value, str | os.PathLike):
         return value

@@ -106,7 +106,7 @@ def test_weights_follow_the_true_density_ratio(weighting, domain_classifier):
 
 def test_kmm_weights_reduce_the_mean_discrepancy(curved):
     X_source, _, X_target, _ = curved
-    from sktransfer.shallow._source_rows import median_bandwidth, rbf_kernel
+    from sktransfer.shallow._kernels import median_bandwidth, rbf_kernel
 
     sigma = median_bandwidth(X_source, X_target, rng=np.random.RandomState(0))
     t = np.full(len(X_target), 1 / len(X_target))

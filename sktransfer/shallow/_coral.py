@@ -16,6 +16,7 @@ from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
     MetaEstimatorMixin,
+    OneToOneFeatureMixin,
     clone,
     is_regressor,
 )
@@ -24,9 +25,9 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from ..metrics._domain_gap import _covariance
-from ._contract import fit_rows
+from ._checks import positive_float
+from ._contract import classification_rows, column_names, target_rows
 from ._spectrum import spectrum
-from ._target_rows import check_regularization, column_names, target_rows
 
 __all__ = ["CORAL"]
 
@@ -200,7 +201,7 @@ class CORAL(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def _map(self, source: np.ndarray, target: np.ndarray, names) -> None:
         """Learn ``A_`` and ``offset_`` from source rows to target rows
         (``names``: how messages call them)."""
-        reg = check_regularization(self.regularization)
+        reg = positive_float(self.regularization, "regularization")
         if not isinstance(self.center, bool | np.bool_):
             raise ValueError(f"center must be True or False, got {self.center!r}.")
         with np.errstate(over="ignore", invalid="ignore"):  # refused below
@@ -224,7 +225,7 @@ class CORAL(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """Learn the map from thin eigen-decompositions of both covariances
         (exact; no ``d x d`` matrix when a domain has fewer rows than
         features, and sparse rows stay sparse)."""
-        reg = check_regularization(self.regularization)
+        reg = positive_float(self.regularization, "regularization")
         if not isinstance(self.center, bool | np.bool_):
             raise ValueError(f"center must be True or False, got {self.center!r}.")
         spectra = spectrum(source), spectrum(target)
@@ -315,19 +316,20 @@ class CORAL(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 "CORAL(estimator=...) takes a classifier; regression under "
                 "this contract is not supported yet."
             )
-        rows = fit_rows(
-            self, X, y, sample_weight, unlabelled=self.unlabelled, accept_sparse=True
-        )
-        X_target, d = rows.X_target, rows.X_target.shape[1]
+        rows = classification_rows(
+            self, X, y, sample_weight, unlabelled=self.unlabelled,
+            accept_sparse=("csr", "csc"),
+        )  # fmt: skip
+        X_target, d = rows.X, rows.X.shape[1]
         self._A = None
-        if rows.X_source.shape[0] >= 2 and X_target.shape[0] >= 2:
+        if rows.has_source:
+            if rows.X_source.shape[0] < 2 or X_target.shape[0] < 2:
+                raise ValueError(
+                    "CORAL needs at least 2 source rows and 2 target rows to "
+                    "estimate their covariances."
+                )
             self._fit_spectra(rows.X_source, X_target)
             recoloured = self._recolour(rows.X_source)
-        elif rows.X_source.shape[0]:
-            raise ValueError(
-                "CORAL needs at least 2 source rows and 2 target rows to "
-                "estimate their covariances."
-            )
         else:  # no source: nothing to re-colour
             self._spectra = None
             self._A, self.offset_ = np.eye(d), np.zeros(d)
@@ -415,6 +417,4 @@ class CORAL(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     @available_if(_transforming)
     def get_feature_names_out(self, input_features=None):
         """Deprecated contract: the input feature names, unchanged."""
-        from sklearn.utils.validation import _check_feature_names_in
-
-        return _check_feature_names_in(self, input_features)
+        return OneToOneFeatureMixin.get_feature_names_out(self, input_features)

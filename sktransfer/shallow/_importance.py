@@ -35,21 +35,14 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from .._labels import labelled_rows
-from ._source_rows import (
-    Rows,
-    bandwidth_value,
-    classification_rows,
-    median_bandwidth,
-    positive_float,
-    positive_int,
-    rbf_kernel,
-    regression_rows,
-)
+from ._checks import positive_float, positive_int
+from ._contract import Rows, classification_rows, regression_rows, stack
+from ._kernels import bandwidth_value, median_bandwidth, rbf_kernel
 
 __all__ = ["ImportanceWeightedClassifier", "ImportanceWeightedRegressor"]
 
@@ -65,8 +58,8 @@ KMM_MAX_SOURCE_ROWS = 10_000
 def _kernel_mean(A: np.ndarray, B: np.ndarray, weights: np.ndarray, sigma: float):
     """``sum_j weights_j k(a_i, b_j)`` for each row of ``A``, in chunks of
     ``B`` (so that the ``A x B`` kernel is never held whole)."""
-    out = np.zeros(len(A))
-    for start in range(0, len(B), 2048):
+    out = np.zeros(A.shape[0])
+    for start in range(0, B.shape[0], 2048):
         stop = start + 2048
         out += rbf_kernel(A, B[start:stop], sigma) @ weights[start:stop]
     return out
@@ -103,7 +96,7 @@ def kmm_weights(X_source, X_target, target_weight, sigma, upper, eps, max_steps,
     restarted whenever the objective rises; the projection is exact. Stops
     when a step gains less than ``tol`` times the gain so far.
     """
-    n = len(X_source)
+    n = X_source.shape[0]
     if n > KMM_MAX_SOURCE_ROWS:
         raise ValueError(
             f"weighting='kmm' solves a quadratic program over the {n} source "
@@ -166,21 +159,21 @@ def kliep_weights(X_source, X_target, target_weight, sigma, n_centers, rng,
     weighted mean of ``log w`` over the target rows is maximised by gradient
     ascent with step sizes ``10^3 .. 10^-3`` (each kept while it improves,
     at most ``max_steps`` steps), each step projected on the constraint."""
-    m = min(n_centers, len(X_target))
-    centers = X_target[np.sort(rng.choice(len(X_target), m, replace=False))]
+    n_s, n_t = X_source.shape[0], X_target.shape[0]
+    m = min(n_centers, n_t)
+    centers = X_target[np.sort(rng.choice(n_t, m, replace=False))]
     A = rbf_kernel(X_target, centers, sigma)
-    b = _kernel_mean(centers, X_source, np.full(len(X_source), 1 / len(X_source)),
-                     sigma)  # fmt: skip
+    b = _kernel_mean(centers, X_source, np.full(n_s, 1 / n_s), sigma)
     bb = float(b @ b)
     if bb <= 0 or not np.isfinite(bb):
         raise ValueError(
             f"KLIEP: no source row is near a target row at bandwidth {sigma:.3g} "
             "(every kernel value underflows); give a larger bandwidth."
         )
-    scale = target_weight * len(X_target)  # weights of mean 1, as in the paper
+    scale = target_weight * n_t  # weights of mean 1, as in the paper
 
     def score(alpha):
-        return float(scale @ np.log(A @ alpha + 1e-300)) / len(X_target)
+        return float(scale @ np.log(A @ alpha + 1e-300)) / n_t
 
     alpha = _project_kliep(np.ones(m), b, bb)
     current = score(alpha)
@@ -192,8 +185,8 @@ def kliep_weights(X_source, X_target, target_weight, sigma, n_centers, rng,
             if not value > current + tol * max(1.0, abs(current)):
                 break
             alpha, current = candidate, value
-    weights = np.zeros(len(X_source))
-    for start in range(0, len(X_source), 2048):
+    weights = np.zeros(n_s)
+    for start in range(0, n_s, 2048):
         rows = X_source[start : start + 2048]
         weights[start : start + 2048] = rbf_kernel(rows, centers, sigma) @ alpha
     return weights
@@ -208,21 +201,21 @@ def discriminator_weights(X_source, X_target, target_weight, domain_classifier):
             f"domain_classifier must have predict_proba (its probabilities "
             f"give the weights); {type(domain_classifier).__name__} has none."
         )
-    n_s, n_t = len(X_source), float(target_weight.sum())
-    X = np.vstack([X_source, X_target])
-    domain = np.r_[np.zeros(n_s, dtype=int), np.ones(len(X_target), dtype=int)]
+    n_s, n_t = X_source.shape[0], float(target_weight.sum())
+    X = stack(X_source, X_target)
+    domain = np.r_[np.zeros(n_s, dtype=int), np.ones(X_target.shape[0], dtype=int)]
     weights = np.r_[np.ones(n_s), target_weight]
     model = clone(domain_classifier)
     if np.allclose(weights, 1.0):
         model.fit(X, domain)
     else:
-        _fit_weighted(model, X, domain, weights, "domain_classifier")
+        fit_weighted(model, X, domain, weights, "domain_classifier")
     column = list(model.classes_).index(1)
     p = np.clip(model.predict_proba(X_source)[:, column], 1e-12, 1 - 1e-12)
     return p / (1 - p) * (n_s / n_t)
 
 
-def _fit_weighted(model, X, y, sample_weight, name: str):
+def fit_weighted(model, X, y, sample_weight, name: str):
     """``model.fit(X, y)`` with ``sample_weight``, routed to a Pipeline's last
     step; a clear error when the model takes none."""
     if has_fit_parameter(model, "sample_weight"):
@@ -237,6 +230,16 @@ def _fit_weighted(model, X, y, sample_weight, name: str):
         f"{name} {type(model).__name__} does not take sample_weight in fit, "
         "which carries the weights of the rows; give a model that does."
     )
+
+
+def _take_rows(X, rows: np.ndarray):
+    """The rows ``rows`` of ``X``, kept a DataFrame, an array, a sparse
+    matrix or a list (so that feature names are checked as for ``X``)."""
+    if hasattr(X, "iloc"):
+        return X.iloc[rows]
+    if hasattr(X, "shape"):
+        return X[rows]
+    return [X[i] for i in rows]
 
 
 # -- the estimators -----------------------------------------------------------
@@ -292,7 +295,7 @@ class _ImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
         """``weights_``: the density ratio on the source rows, mean 1, clipped."""
         X_source, X_target = rows.X_source, rows.X
         if self.weighting == "uniform":
-            return np.ones(len(X_source))
+            return np.ones(X_source.shape[0])
         target_weight = rows.sample_weight / rows.sample_weight.sum()
         sigma = params["bandwidth"]
         if self.weighting in ("kmm", "kliep"):
@@ -332,20 +335,15 @@ class _ImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
         params = self._check_params()
         rng = check_random_state(self.random_state)
         estimator = clone(self._estimator())
-        X_target, y_target = rows.X[rows.labelled], rows.y
-        target_sw = params["target_weight"] * rows.sample_weight[rows.labelled]
         self.bandwidth_ = None
-        if rows.X_source is None:
-            self.weights_ = np.empty(0)
-            X_fit, y_fit, sw = X_target, y_target, target_sw
-        else:
+        self.weights_ = np.empty(0)
+        if rows.has_source:
             self.weights_ = self._source_weights(rows, params, rng)
-            X_fit = np.vstack([rows.X_source, X_target])
-            y_fit = np.concatenate([rows.y_source, y_target])
-            sw = np.concatenate([self.weights_, target_sw])
-        if not len(X_fit):
+        X_fit, y_fit = rows.X_labelled, rows.y_labelled
+        sw = rows.weights_labelled(self.weights_, params["target_weight"])
+        if not X_fit.shape[0]:
             raise ValueError("There is no labelled row to fit estimator on.")
-        self.estimator_ = _fit_weighted(estimator, X_fit, y_fit, sw, "estimator")
+        self.estimator_ = fit_weighted(estimator, X_fit, y_fit, sw, "estimator")
         return self
 
     @available_if(_estimator_has("predict"))
@@ -366,7 +364,23 @@ class _ImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
         return self.estimator_.predict(self._check_X(X))
 
     def _check_X(self, X):
-        return validate_data(self, X, dtype=np.float64, reset=False)
+        return validate_data(
+            self, X, dtype=np.float64, reset=False, accept_sparse="csr"
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Sparse rows stay sparse (the kernels come from row products): they
+        # are taken when the models fitted on them take them.
+        models = [self._estimator()]
+        if self.weighting == "discriminator" and self.domain_classifier is not None:
+            models.append(self.domain_classifier)
+        tags.input_tags.sparse = all(
+            get_tags(model).input_tags.sparse
+            for model in models
+            if hasattr(model, "__sklearn_tags__")
+        )
+        return tags
 
 
 _COMMON_PARAMETERS = """
@@ -490,6 +504,11 @@ class ImportanceWeightedClassifier(ClassifierMixin, _ImportanceWeighted):
     settings can be chosen without target labels (e.g. with an
     importance-weighted validation score on held-out source rows).
 
+    Sparse (CSR) rows stay sparse, for every ``weighting`` (the kernels come
+    from row products; only the kernel matrices are dense), when
+    ``estimator`` (and ``domain_classifier``) take them; the same holds for
+    :class:`ImportanceWeightedRegressor`.
+
     Examples
     --------
     A linear model trained on a wide source cannot fit a curved boundary
@@ -569,7 +588,9 @@ class ImportanceWeightedClassifier(ClassifierMixin, _ImportanceWeighted):
         self : ImportanceWeightedClassifier
             The fitted estimator.
         """
-        rows = classification_rows(self, X, y, sample_weight, self.unlabelled)
+        rows = classification_rows(
+            self, X, y, sample_weight, unlabelled=self.unlabelled, accept_sparse="csr"
+        )
         self._fit(rows)
         self.classes_ = self.estimator_.classes_
         self._marker = None if self.source is None else self.unlabelled
@@ -752,7 +773,7 @@ class ImportanceWeightedRegressor(RegressorMixin, _ImportanceWeighted):
         self : ImportanceWeightedRegressor
             The fitted estimator.
         """
-        rows = regression_rows(self, X, y, sample_weight)
+        rows = regression_rows(self, X, y, sample_weight, accept_sparse="csr")
         self._fit(rows)
         self._marker = None if self.source is None else np.nan
         return self
@@ -784,7 +805,7 @@ class ImportanceWeightedRegressor(RegressorMixin, _ImportanceWeighted):
                 )
             if not keep.all():
                 rows = np.flatnonzero(keep)
-                X, y = _safe_indexing(X, rows), values[rows]
+                X, y = _take_rows(X, rows), values[rows]
                 if sample_weight is not None:
-                    sample_weight = _safe_indexing(sample_weight, rows)
+                    sample_weight = np.asarray(sample_weight)[rows]
         return super().score(X, y, sample_weight=sample_weight)

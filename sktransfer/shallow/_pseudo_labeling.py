@@ -11,7 +11,6 @@ clusters of the target rows.
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
@@ -25,21 +24,17 @@ from sklearn.preprocessing import LabelEncoder, normalize
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._contract import fit_rows
-from ._target_rows import check_regularization, column_names, target_rows
+from ._checks import positive_float, positive_int
+from ._contract import classification_rows, column_names, target_rows
 
 __all__ = ["SelectivePseudoLabeling"]
+
+_DENSE = "its PCA of both domains (step 1) centres the rows, which makes them dense"
 
 
 def _unit(X: np.ndarray) -> np.ndarray:
     """Rows L2-normalised; no row (no source) stays no row."""
     return normalize(X) if len(X) else X
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def _distance_probabilities(Z: np.ndarray, centers: np.ndarray) -> np.ndarray:
@@ -266,17 +261,19 @@ class SelectivePseudoLabeling(ClassifierMixin, BaseEstimator):
         self : SelectivePseudoLabeling
             The fitted classifier.
         """
-        pca_components = _positive_int(self.pca_components, "pca_components")
-        n_components = _positive_int(self.n_components, "n_components")
-        n_iter = _positive_int(self.n_iter, "n_iter")
-        reg = check_regularization(self.regularization)
+        pca_components = positive_int(self.pca_components, "pca_components")
+        n_components = positive_int(self.n_components, "n_components")
+        n_iter = positive_int(self.n_iter, "n_iter")
+        reg = positive_float(self.regularization, "regularization")
         if self.X_target is not None:
             X_source, y_source, X_target = self._legacy_rows(X, y)
             labelled, y_target = np.zeros(len(X_target), dtype=bool), y_source[:0]
         else:
-            rows = fit_rows(self, X, y, unlabelled=self.unlabelled)
+            rows = classification_rows(
+                self, X, y, unlabelled=self.unlabelled, dense_because=_DENSE
+            )
             X_source, y_source = rows.X_source, rows.y_source
-            X_target, labelled, y_target = rows.X_target, rows.labelled, rows.y_target
+            X_target, labelled, y_target = rows.X, rows.labelled, rows.y
         encoder = LabelEncoder().fit(np.concatenate([y_source, y_target])
                                      if len(y_target) else y_source)  # fmt: skip
         n_classes = len(encoder.classes_)

@@ -25,16 +25,16 @@ from sklearn.decomposition import PCA
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._source_rows import (
-    bandwidth_value,
-    median_bandwidth,
-    positive_float,
-    positive_int,
-    rbf_kernel,
-    transformer_rows,
-)
+from ._checks import positive_float, positive_int
+from ._contract import stack, transformer_rows
+from ._kernels import bandwidth_value, median_bandwidth, products, rbf_kernel
 
 __all__ = ["SubspaceAlignment", "TransferComponentAnalysis"]
+
+
+_SA_DENSE = (
+    "the PCA of each domain centres its rows on their mean, which makes them dense"
+)
 
 
 def _no_source(estimator) -> ValueError:
@@ -66,7 +66,9 @@ class SubspaceAlignment(
     may be ``None``); nor are target labels: ``y`` is ignored.
 
     Without a source (``source=None``) this is the PCA of the target rows:
-    ``transform`` as above, and ``transform_source`` raises.
+    ``transform`` as above, and ``transform_source`` raises. Rows must be
+    dense (a ``TypeError`` for sparse ones): centring them on their mean
+    would make them dense anyway.
 
     Parameters
     ----------
@@ -160,7 +162,7 @@ class SubspaceAlignment(
             The fitted transformer.
         """
         n_components = positive_int(self.n_components, "n_components")
-        X_target, X_source = transformer_rows(self, X)
+        X_target, X_source = transformer_rows(self, X, dense_because=_SA_DENSE)
         limits = [n_components, X_target.shape[1], len(X_target)]
         if X_source is not None:
             limits.append(len(X_source))
@@ -279,7 +281,8 @@ class TransferComponentAnalysis(
         ``O(n^2)`` time per iteration. Above it, a random subset of
         ``max_samples`` rows (drawn with ``random_state``, each domain in
         proportion to its size, at least one row each) defines the embedding;
-        every row, kept or not, is then mapped through it.
+        every row, kept or not, is then mapped through it. Sparse (CSR) rows
+        stay sparse: only ``K`` is dense.
     source : Source, default=None
         The source rows, ``Source(X=X_source, y=...)``, with the target's
         features in the same order. Kept by reference through ``clone``.
@@ -295,7 +298,7 @@ class TransferComponentAnalysis(
         The leading eigenvalues, in decreasing order.
     eigenvectors_ : ndarray of shape (n_rows, n_components_)
         ``W``, scaled as above.
-    X_fit_ : ndarray of shape (n_rows, n_features)
+    X_fit_ : ndarray or CSR matrix of shape (n_rows, n_features)
         The rows the kernel is taken against: the (kept) source rows, then
         the (kept) target rows.
     bandwidth_ : float or None
@@ -357,9 +360,14 @@ class TransferComponentAnalysis(
         self.source = source
         self.random_state = random_state
 
-    def _kernel(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # CSR rows stay sparse
+        return tags
+
+    def _kernel(self, A, B) -> np.ndarray:
         if self.kernel == "linear":
-            return A @ B.T
+            return products(A, B)
         return rbf_kernel(A, B, self.bandwidth_)
 
     def fit(self, X, y=None):
@@ -385,23 +393,22 @@ class TransferComponentAnalysis(
         max_samples = positive_int(self.max_samples, "max_samples")
         if max_samples < 4:
             raise ValueError(f"max_samples must be at least 4, got {max_samples}.")
-        X_target, X_source = transformer_rows(self, X)
+        X_target, X_source = transformer_rows(self, X, accept_sparse="csr")
         rng = check_random_state(self.random_state)
-        kept_source, kept_target = _subsample(
-            0 if X_source is None else len(X_source), len(X_target), max_samples, rng
-        )
+        n_s = 0 if X_source is None else X_source.shape[0]
+        kept_source, kept_target = _subsample(n_s, X_target.shape[0], max_samples, rng)
         target = X_target[kept_target]
         source = None if X_source is None else X_source[kept_source]
-        Z = target if source is None else np.vstack([source, target])
+        Z = target if source is None else stack(source, target)
         self.bandwidth_ = None
         if self.kernel == "rbf":
             self.bandwidth_ = median_bandwidth(Z, rng=rng) if sigma is None else sigma
-        n = len(Z)
+        n = Z.shape[0]
         K = self._kernel(Z, Z)
         G = K - K.mean(axis=0)  # H K: K H K = G^T G
         u = None
         if source is not None and mu > 0:
-            n_s = len(source)
+            n_s = source.shape[0]
             e = np.r_[np.full(n_s, 1.0 / n_s), np.full(n - n_s, -1.0 / (n - n_s))]
             u = K @ e  # K L K = u u^T
             uu = float(u @ u)
@@ -434,8 +441,8 @@ class TransferComponentAnalysis(
     def _embed(self, X: np.ndarray) -> np.ndarray:
         if self.kernel == "linear":
             return X @ (self.X_fit_.T @ self.eigenvectors_)
-        out = np.empty((len(X), self.n_components_))
-        for start in range(0, len(X), 2048):
+        out = np.empty((X.shape[0], self.n_components_))
+        for start in range(0, X.shape[0], 2048):
             rows = X[start : start + 2048]
             out[start : start + 2048] = self._kernel(rows, self.X_fit_) @ (
                 self.eigenvectors_
@@ -456,7 +463,7 @@ class TransferComponentAnalysis(
             ``k(X, X_fit_) @ eigenvectors_``.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_data(self, X, dtype=np.float64, reset=False, accept_sparse="csr")
         return self._embed(X)
 
     def transform_source(self, X=None):

@@ -15,12 +15,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._labels import labelled_rows
-from ._importance import _fit_weighted
-from ._source_rows import classification_rows, positive_int
+from ._checks import positive_int
+from ._contract import classification_rows
+from ._importance import fit_weighted
 
 __all__ = ["TrAdaBoostClassifier"]
 
@@ -94,6 +95,10 @@ class TrAdaBoostClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Names of the features seen during ``fit``, when ``X`` has string
         column names.
 
+    Notes
+    -----
+    Sparse (CSR) rows stay sparse when ``estimator`` takes them.
+
     See Also
     --------
     ImportanceWeightedClassifier : Re-weights source rows without target labels.
@@ -141,6 +146,13 @@ class TrAdaBoostClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.unlabelled = unlabelled
         self.random_state = random_state
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        base = LogisticRegression() if self.estimator is None else self.estimator
+        if hasattr(base, "__sklearn_tags__"):  # sparse rows when it takes them
+            tags.input_tags.sparse = get_tags(base).input_tags.sparse
+        return tags
+
     def fit(self, X, y, sample_weight=None):
         """Boost ``estimator`` on the source and labelled target rows.
 
@@ -161,8 +173,10 @@ class TrAdaBoostClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             The fitted estimator.
         """
         n_rounds = positive_int(self.n_estimators, "n_estimators")
-        rows = classification_rows(self, X, y, sample_weight, self.unlabelled)
-        X_target, y_target = rows.X[rows.labelled], rows.y
+        rows = classification_rows(
+            self, X, y, sample_weight, unlabelled=self.unlabelled, accept_sparse="csr"
+        )
+        y_target = rows.y
         target_weight = rows.sample_weight[rows.labelled]
         if not len(y_target):
             raise ValueError(
@@ -173,12 +187,8 @@ class TrAdaBoostClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
         if target_weight.sum() <= 0:
             raise ValueError("The labelled target rows all have sample_weight 0.")
-        if rows.X_source is None:
-            X_source, y_source = np.empty((0, X_target.shape[1])), y_target[:0]
-        else:
-            X_source, y_source = rows.X_source, rows.y_source
-        n_source = len(X_source)
-        encoder = LabelEncoder().fit(np.concatenate([y_source, y_target]))
+        n_source = rows.X_source.shape[0]
+        encoder = LabelEncoder().fit(rows.y_labelled)
         self.classes_ = encoder.classes_
         n_classes = len(self.classes_)
         if n_classes < 2:
@@ -186,10 +196,10 @@ class TrAdaBoostClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 "TrAdaBoostClassifier needs at least 2 classes, got 1 class: "
                 f"{self.classes_[0]!r}."
             )
-        X_all = np.vstack([X_source, X_target])
-        codes = encoder.transform(np.concatenate([y_source, y_target]))
-        weights = np.r_[np.ones(n_source), target_weight]
-        is_target = np.r_[np.zeros(n_source, bool), np.ones(len(X_target), bool)]
+        X_all = rows.X_labelled
+        codes = encoder.transform(rows.y_labelled)
+        weights = rows.weights_labelled()
+        is_target = np.r_[np.zeros(n_source, bool), np.ones(len(y_target), bool)]
         beta = 1.0
         if n_source > 1:
             beta = 1.0 / (1.0 + np.sqrt(2.0 * np.log(n_source) / n_rounds))
@@ -202,7 +212,7 @@ class TrAdaBoostClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             if "random_state" in model.get_params():
                 model.set_params(random_state=rng.randint(_MAX_SEED))
             scaled = weights * (len(weights) / weights.sum())
-            _fit_weighted(model, X_all, codes, scaled, "estimator")
+            fit_weighted(model, X_all, codes, scaled, "estimator")
             missed = model.predict(X_all) != codes
             t_weights = weights[is_target]
             error = float(t_weights @ missed[is_target] / t_weights.sum())
@@ -245,11 +255,11 @@ class TrAdaBoostClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _votes(self, X) -> np.ndarray:
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_data(self, X, dtype=np.float64, reset=False, accept_sparse="csr")
         n_rounds = len(self.estimators_)
         start = int(np.ceil(n_rounds / 2)) - 1
-        votes = np.zeros((len(X), len(self.classes_)))
-        rows = np.arange(len(X))
+        votes = np.zeros((X.shape[0], len(self.classes_)))
+        rows = np.arange(X.shape[0])
         for model, vote in zip(
             self.estimators_[start:], self.estimator_weights_[start:], strict=True
         ):
