@@ -18,15 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "sktransfer"
 MAX_ROOT_MODULES = 15
 
 # (importer, imported): why it is allowed for now.
-ALLOWED = {
-    ("sktransfer.shallow._coral", "sktransfer.metrics._domain_gap"): (
-        "CORAL's column covariance now lives in sktransfer._base.statistics; "
-        "shallow/ is being rewritten by another author, so _coral.py still "
-        "imports it as metrics._domain_gap._covariance (an alias). Switch the "
-        "import to `from .._base.statistics import covariance`, then drop "
-        "this entry and the alias."
-    ),
-}
+ALLOWED: dict[tuple[str, str], str] = {}
 
 
 def _modules() -> dict[str, Path]:

@@ -32,9 +32,6 @@ from sklearn.utils import check_array, check_random_state
 from .._base.statistics import covariance
 from ._array_checks import _power_of_two_scale
 
-# shallow/_coral.py still imports the helper under its old name from here.
-_covariance = covariance
-
 __all__ = ["coral_distance", "mmd", "proxy_a_distance"]
 
 #: Default cap on the rows per domain that :func:`mmd` uses (memory is

@@ -24,7 +24,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
-from ..metrics._domain_gap import _covariance
+from .._base.statistics import covariance
 from ._checks import positive_float
 from ._contract import classification_rows, column_names, target_rows
 from ._spectrum import spectrum
@@ -205,7 +205,7 @@ class CORAL(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         if not isinstance(self.center, bool | np.bool_):
             raise ValueError(f"center must be True or False, got {self.center!r}.")
         with np.errstate(over="ignore", invalid="ignore"):  # refused below
-            cov_source, cov_target = _covariance(source), _covariance(target)
+            cov_source, cov_target = covariance(source), covariance(target)
         for name, cov in zip(names, (cov_source, cov_target), strict=True):
             if not np.isfinite(cov).all():
                 raise ValueError(
