@@ -379,6 +379,26 @@ class CORAL(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self, "estimator_")
         return self.estimator_.decision_function(self._rows(X))
 
+    @available_if(_predicting)
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of :meth:`predict` on target rows ``X`` against ``y``.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Target rows.
+        y : array-like of shape (n_samples,)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            The fraction of correct predictions (greater is better).
+        """
+        return super().score(X, y, sample_weight=sample_weight)
+
     @available_if(_transforming)
     def fit_transform(self, X, y=None, **fit_params):
         """Deprecated contract: fit on the source rows ``X`` and return them

@@ -83,17 +83,17 @@ class SubspaceAlignment(
     ----------
     n_components_ : int
         The subspace dimension used.
-    components_target_ : ndarray of shape (n_components_, n_features)
+    components_target_ : ndarray of shape (``n_components_``, n_features)
         The target's principal directions (rows; ``P_t`` transposed).
     mean_target_ : ndarray of shape (n_features,)
         The target rows' mean.
-    components_source_ : ndarray of shape (n_components_, n_features) or None
+    components_source_ : ndarray of shape (``n_components_``, n_features) or None
         The source's principal directions (``P_s`` transposed).
     mean_source_ : ndarray of shape (n_features,) or None
         The source rows' mean.
-    M_ : ndarray of shape (n_components_, n_components_) or None
+    M_ : ndarray of shape (``n_components_``, ``n_components_``) or None
         The alignment ``P_s^T P_t``.
-    source_embedding_ : ndarray of shape (n_source_samples, n_components_) or None
+    source_embedding_ : ndarray of shape (n_source_samples, ``n_components_``) or None
         The source rows, mapped: ``transform_source()``.
     n_features_in_ : int
         Number of features seen during ``fit``.
@@ -192,7 +192,7 @@ class SubspaceAlignment(
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components_)
+        X_new : ndarray of shape (n_samples, ``n_components_``)
             ``(X - mean_target_) @ components_target_.T``.
         """
         check_is_fitted(self)
@@ -209,7 +209,7 @@ class SubspaceAlignment(
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components_)
+        X_new : ndarray of shape (n_samples, ``n_components_``)
             ``(X - mean_source_) @ components_source_.T @ M_``
             (``source_embedding_`` for ``X=None``).
         """
@@ -294,16 +294,16 @@ class TransferComponentAnalysis(
     ----------
     n_components_ : int
         The embedding's dimension.
-    eigenvalues_ : ndarray of shape (n_components_,)
+    eigenvalues_ : ndarray of shape (``n_components_``,)
         The leading eigenvalues, in decreasing order.
-    eigenvectors_ : ndarray of shape (n_rows, n_components_)
+    eigenvectors_ : ndarray of shape (n_rows, ``n_components_``)
         ``W``, scaled as above.
     X_fit_ : ndarray or CSR matrix of shape (n_rows, n_features)
         The rows the kernel is taken against: the (kept) source rows, then
         the (kept) target rows.
     bandwidth_ : float or None
         The ``"rbf"`` kernel's width, else ``None``.
-    source_embedding_ : ndarray of shape (n_source_samples, n_components_) or None
+    source_embedding_ : ndarray of shape (n_source_samples, ``n_components_``) or None
         Every source row, embedded: ``transform_source()``.
     n_features_in_ : int
         Number of features seen during ``fit``.
@@ -459,7 +459,7 @@ class TransferComponentAnalysis(
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components_)
+        X_new : ndarray of shape (n_samples, ``n_components_``)
             ``k(X, X_fit_) @ eigenvectors_``.
         """
         check_is_fitted(self)
@@ -477,7 +477,7 @@ class TransferComponentAnalysis(
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components_)
+        X_new : ndarray of shape (n_samples, ``n_components_``)
             ``source_embedding_`` for ``X=None``, else ``transform(X)``.
         """
         check_is_fitted(self)
