@@ -17,7 +17,8 @@ def marked(y: np.ndarray, marker) -> np.ndarray:
         return np.zeros(len(y), dtype=bool)
     if isinstance(marker, Real):
         if y.dtype.kind in "iuf":
-            return y == marker
+            # NaN never equals itself: a NaN marker marks the NaN entries.
+            return np.isnan(y) if marker != marker else y == marker
         test = _is_number
     else:
         test = _is_str
@@ -144,7 +145,7 @@ def check_label_kinds(y, marker=None, what: str = "y") -> None:
             )
 
 
-def labelled_rows(X, y, sample_weight, marker):
+def labelled_rows(X, y, sample_weight, marker, needs: str = "accuracy needs labels"):
     """``(X, y, sample_weight)`` without the rows of ``y`` marked ``marker``,
     for scoring: accuracy on the labelled rows, so that a search over partly
     labelled target rows ranks its candidates on those. Unchanged when no row
@@ -156,7 +157,7 @@ def labelled_rows(X, y, sample_weight, marker):
     if unlabelled.all():
         raise ValueError(
             f"y has all its {len(unlabelled)} rows marked unlabelled "
-            f"({marker!r}): accuracy needs labels. To compare models without "
+            f"({marker!r}): {needs}. To compare models without "
             "target labels, score with sktransfer.information_maximization_score "
             "(e.g. GridSearchCV(..., scoring=information_maximization_score))."
         )

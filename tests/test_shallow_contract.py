@@ -212,3 +212,24 @@ def test_coral_map_is_read_lazily_and_only_once_fitted():
     Xs, ys, Xt, _ = distorted(n=50)
     coral = CORAL(source=Source(X=Xs, y=ys)).fit(Xt)
     assert coral.A_ is coral.A_  # computed once
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda source: CORAL(source=source),
+        lambda source: SelectivePseudoLabeling(source=source, n_iter=2),
+    ],
+    ids=["CORAL", "SPL"],
+)
+def test_score_leaves_the_unlabelled_target_rows_out(make):
+    Xs, ys, Xt, yt = distorted(n=120)
+    y = yt.copy()
+    y[60:] = -1
+    fitted = make(Source(X=Xs, y=ys)).fit(Xt, y)
+    expected = float(np.mean(fitted.predict(Xt[:60]) == yt[:60]))
+    assert fitted.score(Xt, y) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="accuracy needs labels"):
+        fitted.score(Xt, np.full(len(Xt), -1))
+    search = GridSearchCV(make(Source(X=Xs, y=ys)), {}, cv=3).fit(Xt, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
+from sklearn.base import is_regressor
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
@@ -31,6 +32,7 @@ from .._labels import (
     check_label_kinds,
     check_marker_type,
     check_source_labels,
+    labelled_rows,
     marked,
     retyped,
 )
@@ -214,7 +216,8 @@ def classification_rows(
     ``y=None`` (with a source) means every target row is unlabelled; rows of
     ``y`` equal to ``unlabelled`` are unlabelled when there is a source.
     Without a source every row needs a label. Sets ``n_features_in_`` (and
-    ``feature_names_in_``) from ``X``.
+    ``feature_names_in_``) from ``X``, and the marker :class:`LabelledScore`
+    leaves out.
     """
     source = _check_source(estimator)
     across = source is not None
@@ -264,6 +267,7 @@ def classification_rows(
                 "strings. Give both the same type of label."
             )
     weights = sample_weights(sample_weight, X.shape[0])
+    estimator._marker = marker  # what LabelledScore leaves out
     return Rows(X, unmarked, y_labelled, weights, X_source, y_source)
 
 
@@ -310,6 +314,7 @@ def regression_rows(
             dtype=np.float64, input_name="Source.y",
         )  # fmt: skip
     weights = sample_weights(sample_weight, X.shape[0])
+    estimator._marker = None if source is None else np.nan  # for LabelledScore
     return Rows(X, labelled, y[labelled], weights, X_source, y_source)
 
 
@@ -352,3 +357,37 @@ def target_rows(
         ("X_target", X_target, estimator.X_target), ("X (the source rows)", X, names)
     )
     return X_target
+
+
+class LabelledScore:
+    """``score`` on the labelled rows: after a fit with a source, rows of
+    ``y`` carrying the unlabelled marker (``NaN`` for a regressor) are left
+    out, so that a search over partly labelled target rows ranks its
+    candidates on the labelled ones; a ``ValueError`` when every row is
+    marked. Put it before scikit-learn's ``ClassifierMixin``/``RegressorMixin``.
+    """
+
+    def score(self, X, y, sample_weight=None):
+        """The score of the estimator's mixin on the labelled rows of ``X``.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Target rows.
+        y : array-like of shape (n_samples,)
+            True labels (values); after a fit with a source, rows marked
+            unlabelled are left out.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Accuracy for a classifier, R² for a regressor (greater is better).
+        """
+        needs = (
+            "R² needs target values" if is_regressor(self) else "accuracy needs labels"
+        )
+        marker = getattr(self, "_marker", None)
+        X, y, sample_weight = labelled_rows(X, y, sample_weight, marker, needs)
+        return super().score(X, y, sample_weight=sample_weight)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy import linalg, sparse
+from scipy import sparse
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -24,9 +24,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
-from .._base.statistics import covariance
 from ._checks import positive_float
-from ._contract import classification_rows, column_names, target_rows
+from ._contract import LabelledScore, classification_rows, column_names, target_rows
 from ._spectrum import spectrum
 
 __all__ = ["CORAL"]
@@ -34,25 +33,7 @@ __all__ = ["CORAL"]
 _FLOATS = (np.float64, np.float32)
 
 
-def _regularized_powers(
-    cov: np.ndarray, regularization: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(cov + regularization * I)`` to the powers ``1/2`` and ``-1/2``.
-
-    Symmetric square roots from one eigen-decomposition. A covariance is
-    positive semi-definite: eigenvalues below zero are rounding errors and
-    are clipped to zero before the regularisation is added, so every
-    eigenvalue is at least ``regularization`` and both results are real.
-    """
-    eigenvalues, eigenvectors = linalg.eigh(cov)
-    eigenvalues = np.clip(eigenvalues, 0.0, None) + regularization
-    root = np.sqrt(eigenvalues)
-    sqrt = (eigenvectors * root) @ eigenvectors.T
-    inv_sqrt = (eigenvectors / root) @ eigenvectors.T
-    return (sqrt + sqrt.T) / 2, (inv_sqrt + inv_sqrt.T) / 2
-
-
-class CORAL(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+class CORAL(LabelledScore, ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     """CORrelation ALignment: re-colour the source rows with the target covariance.
 
     Like every estimator here, ``fit`` is about the target: ``fit(X_target,
@@ -198,40 +179,16 @@ class CORAL(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def _predicting(self) -> bool:
         return not self._legacy()
 
-    def _map(self, source: np.ndarray, target: np.ndarray, names) -> None:
-        """Learn ``A_`` and ``offset_`` from source rows to target rows
-        (``names``: how messages call them)."""
-        reg = positive_float(self.regularization, "regularization")
-        if not isinstance(self.center, bool | np.bool_):
-            raise ValueError(f"center must be True or False, got {self.center!r}.")
-        with np.errstate(over="ignore", invalid="ignore"):  # refused below
-            cov_source, cov_target = covariance(source), covariance(target)
-        for name, cov in zip(names, (cov_source, cov_target), strict=True):
-            if not np.isfinite(cov).all():
-                raise ValueError(
-                    f"The covariance of {name} overflows float64: its values "
-                    "are too large; rescale the features (e.g. with a "
-                    "StandardScaler) before CORAL."
-                )
-        _, inv_sqrt_source = _regularized_powers(cov_source, reg)
-        sqrt_target, _ = _regularized_powers(cov_target, reg)
-        self.A_ = inv_sqrt_source @ sqrt_target
-        if self.center:
-            self.offset_ = target.mean(axis=0) - source.mean(axis=0) @ self.A_
-        else:
-            self.offset_ = np.zeros(source.shape[1])
-
-    def _fit_spectra(self, source, target) -> None:
+    def _fit_spectra(self, source, target, names) -> None:
         """Learn the map from thin eigen-decompositions of both covariances
         (exact; no ``d x d`` matrix when a domain has fewer rows than
-        features, and sparse rows stay sparse)."""
+        features, and sparse rows stay sparse); ``names``: how messages call
+        the two domains."""
         reg = positive_float(self.regularization, "regularization")
         if not isinstance(self.center, bool | np.bool_):
             raise ValueError(f"center must be True or False, got {self.center!r}.")
         spectra = spectrum(source), spectrum(target)
-        for name, spec in zip(
-            ("Source.X", "X (the target rows)"), spectra, strict=True
-        ):
+        for name, spec in zip(names, spectra, strict=True):
             if not np.isfinite(spec.values).all():
                 raise ValueError(
                     f"The covariance of {name} overflows float64: its values "
@@ -265,12 +222,9 @@ class CORAL(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
         return self._A
 
-    @A_.setter
-    def A_(self, value) -> None:  # noqa: N802
-        self._A, self._spectra = value, None
-
     def _fit_legacy(self, X) -> np.ndarray:
         """The deprecated contract: ``X`` are the source rows."""
+        self._marker = None  # no scoring in this contract
         warnings.warn(
             "CORAL(X_target) with the source rows in fit is deprecated and will "
             "be removed in the next release: pass the source as "
@@ -282,7 +236,8 @@ class CORAL(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         names = column_names(X)
         X = validate_data(self, X, dtype=_FLOATS, ensure_min_samples=2)
         X_target = target_rows(self, X, names, min_rows=2)
-        self._map(
+        self._A = None
+        self._fit_spectra(
             X.astype(np.float64, copy=False),
             X_target,
             ("X (the source rows)", "X_target"),
@@ -328,7 +283,9 @@ class CORAL(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                     "CORAL needs at least 2 source rows and 2 target rows to "
                     "estimate their covariances."
                 )
-            self._fit_spectra(rows.X_source, X_target)
+            self._fit_spectra(
+                rows.X_source, X_target, ("Source.X", "X (the target rows)")
+            )
             recoloured = self._recolour(rows.X_source)
         else:  # no source: nothing to re-colour
             self._spectra = None
@@ -381,23 +338,9 @@ class CORAL(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     @available_if(_predicting)
     def score(self, X, y, sample_weight=None):
-        """Mean accuracy of :meth:`predict` on target rows ``X`` against ``y``.
+        return super().score(X, y, sample_weight)
 
-        Parameters
-        ----------
-        X : array-like or sparse matrix of shape (n_samples, n_features)
-            Target rows.
-        y : array-like of shape (n_samples,)
-            True labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        score : float
-            The fraction of correct predictions (greater is better).
-        """
-        return super().score(X, y, sample_weight=sample_weight)
+    score.__doc__ = LabelledScore.score.__doc__
 
     @available_if(_transforming)
     def fit_transform(self, X, y=None, **fit_params):
@@ -405,7 +348,7 @@ class CORAL(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         re-coloured, ``X @ A_ + offset_`` (of the dtype of ``X``)."""
         index = getattr(X, "index", None)
         X = self._fit_legacy(X)
-        out = X.astype(np.float64, copy=False) @ self.A_ + self.offset_
+        out = self._recolour(X.astype(np.float64, copy=False))
         return self._output(out.astype(X.dtype, copy=False), index)
 
     @available_if(_transforming)

@@ -39,9 +39,8 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
-from .._labels import labelled_rows
 from ._checks import positive_float, positive_int
-from ._contract import Rows, classification_rows, regression_rows, stack
+from ._contract import LabelledScore, Rows, classification_rows, regression_rows, stack
 from ._kernels import bandwidth_value, median_bandwidth, rbf_kernel
 
 __all__ = ["ImportanceWeightedClassifier", "ImportanceWeightedRegressor"]
@@ -230,16 +229,6 @@ def fit_weighted(model, X, y, sample_weight, name: str):
         f"{name} {type(model).__name__} does not take sample_weight in fit, "
         "which carries the weights of the rows; give a model that does."
     )
-
-
-def _take_rows(X, rows: np.ndarray):
-    """The rows ``rows`` of ``X``, kept a DataFrame, an array, a sparse
-    matrix or a list (so that feature names are checked as for ``X``)."""
-    if hasattr(X, "iloc"):
-        return X.iloc[rows]
-    if hasattr(X, "shape"):
-        return X[rows]
-    return [X[i] for i in rows]
 
 
 # -- the estimators -----------------------------------------------------------
@@ -436,7 +425,7 @@ default="discriminator"
         objective improves by less than ``tol`` (relative)."""
 
 
-class ImportanceWeightedClassifier(ClassifierMixin, _ImportanceWeighted):
+class ImportanceWeightedClassifier(LabelledScore, ClassifierMixin, _ImportanceWeighted):
     __doc__ = (
         """Source rows re-weighted by the density ratio, then any classifier.
 
@@ -593,32 +582,7 @@ class ImportanceWeightedClassifier(ClassifierMixin, _ImportanceWeighted):
         )
         self._fit(rows)
         self.classes_ = self.estimator_.classes_
-        self._marker = None if self.source is None else self.unlabelled
         return self
-
-    def score(self, X, y, sample_weight=None):
-        """Mean accuracy on the labelled rows of ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows with the features seen in ``fit``.
-        y : array-like of shape (n_samples,)
-            True labels; after a fit with a source, rows marked
-            ``unlabelled`` are left out (a ``ValueError`` if all are), so that
-            a search over partly labelled target rows ranks on the labelled ones.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        score : float
-            The fraction of correct predictions.
-        """
-        X, y, sample_weight = labelled_rows(
-            X, y, sample_weight, getattr(self, "_marker", None)
-        )
-        return super().score(X, y, sample_weight=sample_weight)
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X):
@@ -655,7 +619,7 @@ class ImportanceWeightedClassifier(ClassifierMixin, _ImportanceWeighted):
         return self.estimator_.decision_function(self._check_X(X))
 
 
-class ImportanceWeightedRegressor(RegressorMixin, _ImportanceWeighted):
+class ImportanceWeightedRegressor(LabelledScore, RegressorMixin, _ImportanceWeighted):
     __doc__ = (
         """Source rows re-weighted by the density ratio, then any regressor.
 
@@ -775,37 +739,4 @@ class ImportanceWeightedRegressor(RegressorMixin, _ImportanceWeighted):
         """
         rows = regression_rows(self, X, y, sample_weight, accept_sparse="csr")
         self._fit(rows)
-        self._marker = None if self.source is None else np.nan
         return self
-
-    def score(self, X, y, sample_weight=None):
-        """R² on the labelled rows of ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows with the features seen in ``fit``.
-        y : array-like of shape (n_samples,)
-            True values; after a fit with a source, ``NaN`` rows are left out
-            (a ``ValueError`` if all are).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        score : float
-            The coefficient of determination of :meth:`predict`.
-        """
-        if getattr(self, "_marker", None) is not None:
-            values = np.asarray(y, dtype=np.float64)
-            keep = ~np.isnan(values)
-            if not keep.any():
-                raise ValueError(
-                    "y has all its rows NaN (unlabelled): R² needs target values."
-                )
-            if not keep.all():
-                rows = np.flatnonzero(keep)
-                X, y = _take_rows(X, rows), values[rows]
-                if sample_weight is not None:
-                    sample_weight = np.asarray(sample_weight)[rows]
-        return super().score(X, y, sample_weight=sample_weight)

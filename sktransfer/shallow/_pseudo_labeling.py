@@ -25,7 +25,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._checks import positive_float, positive_int
-from ._contract import classification_rows, column_names, target_rows
+from ._contract import LabelledScore, classification_rows, column_names, target_rows
 
 __all__ = ["SelectivePseudoLabeling"]
 
@@ -71,7 +71,7 @@ def _lpp(Z: np.ndarray, codes: np.ndarray, n_classes: int, n_components: int,
     return P * np.where(P[0] < 0, -1.0, 1.0)
 
 
-class SelectivePseudoLabeling(ClassifierMixin, BaseEstimator):
+class SelectivePseudoLabeling(LabelledScore, ClassifierMixin, BaseEstimator):
     """Selective pseudo-labelling with structured prediction (SPL).
 
     The unsupervised domain adaptation method of Wang and Breckon,
@@ -345,6 +345,7 @@ class SelectivePseudoLabeling(ClassifierMixin, BaseEstimator):
 
     def _legacy_rows(self, X, y):
         """The deprecated contract: ``X, y`` are the source rows."""
+        self._marker = None  # every scored row is labelled
         warnings.warn(
             "SelectivePseudoLabeling(X_target) with the source rows in fit is "
             "deprecated and will be removed in the next release: pass "
@@ -393,22 +394,3 @@ class SelectivePseudoLabeling(ClassifierMixin, BaseEstimator):
         """
         proba = self.predict_proba(X)
         return self.classes_[proba.argmax(axis=1)]
-
-    def score(self, X, y, sample_weight=None):
-        """Mean accuracy of :meth:`predict` on ``X`` against ``y``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows with the features seen in ``fit``.
-        y : array-like of shape (n_samples,)
-            True labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        score : float
-            The fraction of correct predictions (greater is better).
-        """
-        return super().score(X, y, sample_weight=sample_weight)

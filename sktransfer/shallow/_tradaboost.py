@@ -18,9 +18,8 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._labels import labelled_rows
 from ._checks import positive_int
-from ._contract import classification_rows
+from ._contract import LabelledScore, classification_rows
 from ._importance import fit_weighted
 
 __all__ = ["TrAdaBoostClassifier"]
@@ -28,7 +27,9 @@ __all__ = ["TrAdaBoostClassifier"]
 _MAX_SEED = np.iinfo(np.int32).max
 
 
-class TrAdaBoostClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+class TrAdaBoostClassifier(
+    LabelledScore, ClassifierMixin, MetaEstimatorMixin, BaseEstimator
+):
     """TrAdaBoost (Dai et al., 2007), binary and multiclass.
 
     ``fit(X_target, y_target)`` boosts ``estimator`` on the labelled target
@@ -227,31 +228,7 @@ class TrAdaBoostClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.estimator_weights_ = np.array(votes)
         self.estimator_errors_ = np.array(errors)
         self.source_weights_ = weights[:n_source] * (len(weights) / weights.sum())
-        self._marker = None if self.source is None else self.unlabelled
         return self
-
-    def score(self, X, y, sample_weight=None):
-        """Mean accuracy on the labelled rows of ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows with the features seen in ``fit``.
-        y : array-like of shape (n_samples,)
-            True labels; after a fit with a source, rows marked
-            ``unlabelled`` are left out (a ``ValueError`` if all are).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        score : float
-            The fraction of correct predictions.
-        """
-        X, y, sample_weight = labelled_rows(
-            X, y, sample_weight, getattr(self, "_marker", None)
-        )
-        return super().score(X, y, sample_weight=sample_weight)
 
     def _votes(self, X) -> np.ndarray:
         check_is_fitted(self)
