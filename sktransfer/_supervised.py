@@ -38,6 +38,7 @@ from ._training import FrozenPrefix, Training, choose_strategy
 from ._training.loaders import BatchLoader
 from ._training.net_class import check_net_mixins, mixins_of
 from ._training.nets import NETS, check_finite_outputs
+from ._training.progress import Progress
 from .adaptation.base import AdaptationLoss
 from .models import MLP
 from .regularization import Regularization
@@ -93,7 +94,11 @@ class NetworkEstimator(ForwardedParams):
             InstanceOf(type, "a class"),
             SequenceOf(InstanceOf(type, "a class")),
         ],
-        "verbose": [Interval(Integral, 0), InstanceOf(bool, "a bool")],
+        "verbose": [
+            Options("auto", text='"auto"'),
+            Interval(Integral, 0),
+            InstanceOf(bool, "a bool"),
+        ],
     }
 
     def __sklearn_tags__(self):
@@ -363,7 +368,8 @@ class NetworkEstimator(ForwardedParams):
         loader = DataLoader if accelerated else BatchLoader
         params.setdefault("iterator_train", loader)
         params.setdefault("iterator_valid", loader)
-        if accelerated and not self.verbose:
+        verbose = self._skorch_verbose()
+        if accelerated and not verbose:
             # AccelerateMixin prints through accelerator.print, whatever
             # verbose says; print itself is silent at verbose=0.
             params.setdefault("callbacks__print_log__sink", print)
@@ -380,6 +386,11 @@ class NetworkEstimator(ForwardedParams):
             groups = list(params.pop("optimizer__param_groups", []))
             groups += [(name, {"lr": self.transferred_lr}) for name in names]
             params["optimizer__param_groups"] = groups
+        callbacks = self.callbacks
+        if self.verbose == "auto":
+            # Lines only once training has run a few seconds (see Progress).
+            progress = ("sktransfer_progress", Progress(type(self).__name__))
+            callbacks = [*(callbacks or []), progress]
         net_params = dict(
             criterion=self.criterion,
             optimizer=self.optimizer,
@@ -387,10 +398,10 @@ class NetworkEstimator(ForwardedParams):
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             train_split=self.train_split,
-            callbacks=self.callbacks,
+            callbacks=callbacks,
             device=self._net_device(device),
             precision=self.precision,
-            verbose=self.verbose,
+            verbose=verbose,
             **self._net_extras(),
             **self._net_kwargs(),
             **params,
@@ -404,6 +415,12 @@ class NetworkEstimator(ForwardedParams):
 
     def _net_extras(self) -> dict:
         return {}
+
+    def _skorch_verbose(self) -> int:
+        """The skorch net's ``verbose``: ``"auto"`` leaves skorch's table of
+        epochs off (:class:`~sktransfer._training.progress.Progress` prints
+        instead, once a fit runs long)."""
+        return 0 if self.verbose == "auto" else int(self.verbose)
 
     def _print_summary(self, source, prepared) -> None:
         report = self.transfer_report_
@@ -426,7 +443,7 @@ class NetworkEstimator(ForwardedParams):
                 UserWarning,
                 stacklevel=5,  # the caller of the estimator's fit
             )
-        if not self.verbose:
+        if not self._skorch_verbose():
             return
         n_transferred = int((report["status"] == "transferred").sum())
         print(

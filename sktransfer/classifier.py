@@ -217,8 +217,14 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         Seeds the initialisation of fresh layers, shuffling and dropout.
         An int makes ``fit`` reproducible; the global torch RNG is left as it
         was.
-    verbose : int, default=0
-        ``1`` prints the transfer summary and skorch's table of epochs.
+    verbose : "auto", int or bool, default="auto"
+        ``"auto"``: a fit that trains for more than about 5 seconds prints a
+        line per epoch (at most one every 5 seconds, and the last one), with
+        the mean training loss, the time per epoch and an estimate of the
+        time left, and, inside an epoch that runs long, a line every 30
+        seconds; a quicker fit (a doctest, most fits in a grid search)
+        prints nothing. ``0`` prints nothing. ``1`` prints the transfer
+        summary and skorch's table of every epoch.
     **kwargs
         skorch parameters with the prefixes ``module__``, ``optimizer__``,
         ``criterion__``, ``callbacks__``, ``iterator_train__``,
@@ -327,7 +333,7 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         precision="float32",
         net_mixins=None,
         random_state=None,
-        verbose=0,
+        verbose="auto",
         **kwargs,
     ):
         self._store(locals())

@@ -103,8 +103,11 @@ class TransferRegressor(RegressorMixin, NetworkEstimator):
     random_state : int, RandomState instance or None, default=None
         Seeds fresh layers, shuffling and dropout; the global torch RNG is
         left as it was.
-    verbose : int, default=0
-        ``1`` prints the transfer summary and skorch's table of epochs.
+    verbose : "auto", int or bool, default="auto"
+        ``"auto"``: progress lines once a fit has trained for about 5 seconds,
+        none for a quicker fit; ``0`` prints nothing; ``1`` prints the
+        transfer summary and skorch's table of epochs (see
+        :class:`~sktransfer.TransferClassifier`).
     **kwargs
         skorch parameters with the prefixes ``module__``, ``optimizer__``,
         ``criterion__``, ``callbacks__``, ``iterator_train__``,
@@ -186,7 +189,7 @@ class TransferRegressor(RegressorMixin, NetworkEstimator):
         precision="float32",
         net_mixins=None,
         random_state=None,
-        verbose=0,
+        verbose="auto",
         **kwargs,
     ):
         self._store(locals())

@@ -294,7 +294,7 @@ CLASSIFIER_VALID = {
     "transfer": ["weights", "structure"],
     "unlabelled": [-1, None, "?"],
     "classes": [None, [0, 1], [1, 0, 2]],
-    "verbose": [0, False],
+    "verbose": [0, False, "auto"],
     "random_state": [None, 0, np.random.RandomState(1)],
     "precision": ["float32", "bfloat16"],
     "device": ["cpu", "auto"],
