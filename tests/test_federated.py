@@ -7,6 +7,7 @@ fit starts Ray, which takes seconds. The input checks fail before that.
 import importlib.util
 import os
 import sys
+import threading
 
 import numpy as np
 import pandas as pd
@@ -264,3 +265,89 @@ def test_missing_flower_says_what_to_install(source, target, monkeypatch):
     monkeypatch.setitem(sys.modules, "flwr.simulation", None)
     with pytest.raises(ImportError, match=r'pip install "sktransfer\[federated\]"'):
         federated(source).fit(X, y, clients=clients)
+
+
+def _fit_threads():
+    return {t for t in threading.enumerate() if t is not threading.main_thread()}
+
+
+@needs_flower
+def test_a_failing_client_ends_the_federation_cleanly(source, target):
+    import ray
+
+    X, y, clients, _, _ = target
+    before = _fit_threads()
+    failing = FederatedTransferClassifier(
+        TransferClassifier(source=source, augment=lambda X: 1 / 0, batch_size=32),
+        n_rounds=50,
+        random_state=0,
+    )
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        failing.fit(X, y, clients=clients)
+    # Nothing of the simulation outlives the fit: no server thread waiting
+    # for replies (a script would never exit: it is not a daemon), no Ray.
+    assert not ray.is_initialized()
+    assert not {t for t in _fit_threads() - before if not t.daemon and t.is_alive()}
+
+
+# The child is interrupted (SIGINT, as Ctrl-C sends) in its second round,
+# then fits again in the same process and must exit by itself.
+_INTERRUPTED = """
+import numpy as np, torch
+from torch import nn
+from sktransfer import FederatedTransferClassifier, TransferClassifier
+
+rng = np.random.RandomState(0)
+X = rng.randn(200, 10).astype(np.float32)
+y = (X[:, 0] > 0).astype(int)
+clients = np.where(np.arange(200) < 100, "a", "b")
+torch.manual_seed(0)
+net = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 2))
+source = TransferClassifier(net, max_epochs=1, random_state=0, verbose=0).fit(X, y)
+
+def federated(n_rounds):
+    return FederatedTransferClassifier(
+        TransferClassifier(source=source, lr=1e-2, batch_size=8, verbose=0),
+        n_rounds=n_rounds, random_state=0, verbose=1)
+
+try:
+    federated(10_000).fit(X, y, clients=clients)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+again = federated(1).fit(X, y, clients=clients)
+print("refit loss", again.history_[0]["train_loss"], flush=True)
+"""
+
+
+@needs_flower
+@pytest.mark.slow
+def test_ctrl_c_leaves_the_process_able_to_refit_and_exit(tmp_path):
+    import signal
+    import subprocess
+
+    script = tmp_path / "interrupted.py"
+    script.write_text(_INTERRUPTED)
+    child = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines, sent = [], False
+    try:
+        for line in child.stdout:
+            lines.append(line)
+            if "round 2/10000" in line and not sent:
+                child.send_signal(signal.SIGINT)
+                sent = True
+        rc = child.wait(timeout=300)  # a thread left waiting would block exit
+    finally:
+        child.kill()
+    out = "".join(lines)
+    assert sent, out
+    assert rc == 0, out
+    assert "interrupted" in out
+    # The refit starts clean: its first round is the interrupted fit's first.
+    first = out.split("round 1/10000: 2 client(s), train loss ")[1].split(",")[0]
+    refit = out.split("refit loss ")[1].split()[0]
+    assert float(refit) == pytest.approx(float(first), abs=1e-4)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -77,6 +78,8 @@ class Plan:
     verbose: int
     history: list[dict] = field(default_factory=list)
     exchanged: dict[str, None] = field(default_factory=dict)  # names, ordered
+    # Set when the fit ends for any reason: the server thread stops waiting.
+    stop: threading.Event = field(default_factory=threading.Event)
 
     def draw_round(self) -> list[tuple[int, int]]:
         """``(client, seed)`` for the clients that train this round."""
@@ -104,16 +107,86 @@ def run(plan: Plan) -> dict[str, np.ndarray]:
             "log_to_driver": plan.verbose >= 2,
         },
     }
-    with _quiet(plan.verbose):
-        run_simulation(
-            server_app=server,
-            client_app=client,
-            num_supernodes=len(plan.names),
-            backend_config=backend,
-        )
+    try:
+        with _quiet(plan.verbose):
+            run_simulation(
+                server_app=server,
+                client_app=client,
+                num_supernodes=len(plan.names),
+                backend_config=backend,
+            )
+    finally:
+        # On Ctrl-C (or any error) Flower returns while its server thread
+        # still waits for replies, which keeps the process from exiting and
+        # the next fit from starting clean: stop it, then Ray.
+        _shut_down(plan, box)
     if "arrays" not in box:
         raise RuntimeError("The federated run ended without a final model.")
     return box["arrays"]
+
+
+def _shut_down(plan: Plan, box: dict, timeout: float = 30.0) -> None:
+    """Stop the server thread (it polls ``plan.stop``) and wait for it; shut
+    Ray down if Flower's backend left it running."""
+    plan.stop.set()
+    thread = box.get("thread")
+    if thread is not None and thread is not threading.current_thread():
+        thread.join(timeout)
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+class _Stopped(Exception):
+    """The fit ended while the server waited for its clients."""
+
+
+def _stoppable(grid, stop: threading.Event):
+    """``grid`` whose waits end (with :class:`_Stopped`) once ``stop`` is set:
+    Flower's in-memory grid waits for replies without a deadline."""
+    from flwr.serverapp import Grid
+
+    class StoppableGrid(Grid):
+        def set_run(self, run):
+            grid.set_run(run)
+
+        @property
+        def run(self):
+            return grid.run
+
+        def create_message(self, *args, **kwargs):
+            return grid.create_message(*args, **kwargs)
+
+        def get_node_ids(self):
+            if stop.is_set():
+                raise _Stopped
+            return grid.get_node_ids()
+
+        def get_nodes(self):
+            return grid.get_nodes()
+
+        def push_messages(self, messages):
+            return grid.push_messages(messages)
+
+        def pull_messages(self, message_ids):
+            return grid.pull_messages(message_ids)
+
+        def send_and_receive(self, messages, *, timeout=None):
+            waiting = set(grid.push_messages(messages))
+            deadline = None if timeout is None else time.monotonic() + timeout
+            replies: list = []
+            while waiting and (deadline is None or time.monotonic() < deadline):
+                if stop.is_set():
+                    raise _Stopped
+                got = list(grid.pull_messages(waiting))
+                replies += got
+                waiting -= {m.metadata.reply_to_message_id for m in got}
+                if waiting:
+                    time.sleep(0.05)
+            return replies
+
+    return StoppableGrid()
 
 
 @contextlib.contextmanager
@@ -195,35 +268,47 @@ def _train_reply(workdir: str, client: int, message):
 
 
 def _server_app(plan: Plan, box: dict):
-    from flwr.app import Message, MessageType, RecordDict
     from flwr.serverapp import ServerApp
 
     app = ServerApp()
 
     @app.main()
     def main(grid, context):
-        # Node ids are random: ask each node which client it is, so that
-        # sampling and seeds follow the clients, not the ids.
-        nodes = _wait_for_nodes(grid, len(plan.names))
-        replies = list(
-            grid.send_and_receive(
-                [Message(RecordDict(), dst_node_id=n, message_type=MessageType.QUERY)
-                 for n in nodes]
-            )
-        )  # fmt: skip
-        _raise_errors(replies, "at the start")
-        node_of = {
-            int(r.content["metrics"]["client"]): r.metadata.src_node_id for r in replies
-        }
-        strategy = _strategy(plan, node_of)
-        result = strategy.start(
-            grid=grid,
-            initial_arrays=_record(plan.initial),
-            num_rounds=plan.n_rounds,
-        )
-        box["arrays"] = {k: v.numpy() for k, v in result.arrays.items()}
+        box["thread"] = threading.current_thread()  # joined by _shut_down
+        grid = _stoppable(grid, plan.stop)
+        try:
+            _serve(grid, plan, box)
+        except _Stopped:
+            return  # the fit was interrupted: nothing to report
 
     return app
+
+
+def _serve(grid, plan: Plan, box: dict) -> None:
+    """Ask which client each node is, then run FedAvg; the final tensors go
+    into ``box["arrays"]``."""
+    from flwr.app import Message, MessageType, RecordDict
+
+    # Node ids are random: ask each node which client it is, so that
+    # sampling and seeds follow the clients, not the ids.
+    nodes = _wait_for_nodes(grid, len(plan.names))
+    replies = list(
+        grid.send_and_receive(
+            [Message(RecordDict(), dst_node_id=n, message_type=MessageType.QUERY)
+             for n in nodes]
+        )
+    )  # fmt: skip
+    _raise_errors(replies, "at the start")
+    node_of = {
+        int(r.content["metrics"]["client"]): r.metadata.src_node_id for r in replies
+    }
+    strategy = _strategy(plan, node_of)
+    result = strategy.start(
+        grid=grid,
+        initial_arrays=_record(plan.initial),
+        num_rounds=plan.n_rounds,
+    )
+    box["arrays"] = {k: v.numpy() for k, v in result.arrays.items()}
 
 
 def _wait_for_nodes(grid, n: int) -> list[int]:
