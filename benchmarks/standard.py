@@ -418,18 +418,20 @@ def _published(task: str, method: str) -> str:
 
 def run(
     quick: bool = False,
-    seeds: int = 3,
+    seeds: int | tuple[int, ...] = 3,
     rows: tuple[str, ...] = ROW_GROUPS,
     tasks: tuple[str, ...] = ("MNIST -> USPS", "USPS -> MNIST"),
     name: str = "standard_digits",
 ) -> Table:
     """Every row of :func:`fit_rows` on both tasks; scored after each seed's
     fits are done. ``rows`` and ``tasks`` narrow a run (then give it another
-    ``name``, so that it does not replace the whole table)."""
-    seeds = 1 if quick else seeds
+    ``name``, so that it does not replace the whole table); ``seeds``: how
+    many (0, 1, ...) or which, so that seeds can run in separate processes
+    and be joined by :func:`merge`."""
+    seeds = (0,) if quick else tuple(range(seeds)) if isinstance(seeds, int) else seeds
     table = Table(
         name,
-        f"Standard digit protocol ({seeds} seed(s); quick: {quick}): "
+        f"Standard digit protocol ({len(seeds)} seed(s); quick: {quick}): "
         "MNIST train (60k) -> USPS train (7,291, unlabelled), scored on USPS "
         "test (2,007); USPS train -> MNIST train (60k, unlabelled), scored on "
         "MNIST test (10k, inductive) and, in rows marked transductive, on the "
@@ -440,11 +442,12 @@ def run(
         quick=quick,
     )
     table.extra["frozen"] = FROZEN
+    table.extra["seeds"] = list(seeds)
     seconds: dict = {}
     for task, grader in load_tasks(quick):
         if task.name not in tasks:
             continue
-        for seed in range(seeds):
+        for seed in seeds:
             fitted, timing = fit_rows(task, seed, set(rows), quick=quick)
             seconds[f"{task.name} seed {seed}"] = timing
             # Scoring starts here, after every choice above was made.
@@ -462,6 +465,71 @@ def run(
                     )
             table.extra["seconds_per_epoch"] = seconds
             table.save({"complete": False})
+    return table
+
+
+def merge(parts: tuple[str, ...], name: str) -> Table:
+    """One table from runs of the same frozen settings on different seeds
+    (``results/<part>.json``, each written by :func:`run`): the values of a
+    row are joined seed by seed. Refuses parts whose settings differ, that
+    share a seed, or whose rows differ (a row missing from one part would
+    give a mean over fewer seeds under the same name)."""
+    import json
+
+    from ._harness import RESULTS
+
+    loaded = [json.loads((RESULTS / f"{part}.json").read_text()) for part in parts]
+    seeds: list[int] = []
+    for part, data in zip(parts, loaded, strict=True):
+        if json.loads(json.dumps(FROZEN)) != data["frozen"]:
+            raise ValueError(f"{part} ran other settings than FROZEN: {data['frozen']}")
+        # Runs before seeds were recorded ran seed 0 only.
+        seeds += data.get("seeds", [0])
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"parts {parts} share a seed: {seeds}")
+    keys = [[(r["setting"], r["method"]) for r in data["rows"]] for data in loaded]
+    if any(k != keys[0] for k in keys):
+        raise ValueError(f"parts {parts} hold different rows")
+    for part, data in zip(parts, loaded, strict=True):
+        n = len(data.get("seeds", [0]))
+        if any(len(r["values"]) != n for r in data["rows"]):
+            raise ValueError(f"{part} lacks a row on one of its {n} seed(s)")
+    table = Table(
+        name,
+        loaded[0]["description"].replace(
+            f"({len(loaded[0].get('seeds', [0]))} seed(s);", f"({len(seeds)} seed(s);"
+        )
+        + f" Joined from {', '.join(parts)} (seeds {seeds}).",
+    )
+    per_epoch = {k: v for d in loaded for k, v in d["seconds_per_epoch"].items()}
+    table.extra.update(
+        frozen=FROZEN,
+        seeds=seeds,
+        parts=list(parts),
+        machines=[data["machine"] for data in loaded],
+        seconds_per_epoch=per_epoch,
+        part_seconds=[data["seconds"] for data in loaded],
+    )
+    # A note that differs by seed (the selector's pick) is kept for each seed.
+    notes: dict[tuple[str, str], list[str]] = {}
+    for data in loaded:
+        for r in data["rows"]:
+            notes.setdefault((r["setting"], r["method"]), []).append(r["note"])
+    part_seeds = [data.get("seeds", [0]) for data in loaded]
+    for data in loaded:
+        for r in data["rows"]:
+            kept = notes[r["setting"], r["method"]]
+            note = (
+                kept[0]
+                if len(set(kept)) == 1
+                else "; ".join(
+                    f"seeds {s}: {n}" for s, n in zip(part_seeds, kept, strict=True)
+                )
+            )
+            for value in r["values"]:
+                table.add(r["setting"], r["method"], value, unit=r["unit"], note=note)
+    # Every row has one value per seed (checked above): complete for its rows.
+    table.save()
     return table
 
 

@@ -59,3 +59,37 @@ def test_fit_rows_returns_predictions_not_scores():
     assert "picked" in pick.note
     grader = standard.Grader(np.zeros(8, dtype=int), None)
     assert 0.0 <= grader.accuracy(pick.predicted) <= 100.0
+
+
+def _part(folder, name, seeds, values, note="", frozen=None):
+    import json
+
+    rows = [{"setting": "T", "method": "m", "values": values, "unit": "% acc",
+             "note": note}]  # fmt: skip
+    data = {"description": f"Standard digit protocol ({len(seeds)} seed(s); x",
+            "frozen": json.loads(json.dumps(frozen or standard.FROZEN)),
+            "seeds": seeds, "rows": rows, "machine": {}, "seconds": 1.0,
+            "seconds_per_epoch": {}, "complete": False}  # fmt: skip
+    (folder / f"{name}.json").write_text(json.dumps(data))
+
+
+def test_merge_joins_seeds_and_refuses_mixed_parts(tmp_path, monkeypatch):
+    from benchmarks import _harness
+
+    monkeypatch.setattr(_harness, "RESULTS", tmp_path)
+    monkeypatch.setattr(standard.Table, "save", lambda self, extra=None: None)
+    _part(tmp_path, "a", [0], [97.0], note="picked 'SHOT'")
+    _part(tmp_path, "b", [1, 2], [98.0, 99.0], note="picked 'IM'")
+    table = standard.merge(("a", "b"), "ab")
+    row = table.rows["T", "m"]
+    assert row.values == [97.0, 98.0, 99.0] and table.extra["seeds"] == [0, 1, 2]
+    assert "seeds [0]: picked 'SHOT'; seeds [1, 2]: picked 'IM'" == row.note
+    _part(tmp_path, "c", [1], [98.0])
+    with pytest.raises(ValueError, match="share a seed"):
+        standard.merge(("b", "c"), "bc")
+    _part(tmp_path, "d", [3], [98.0], frozen={**standard.FROZEN, "lr": 1.0})
+    with pytest.raises(ValueError, match="other settings"):
+        standard.merge(("a", "d"), "ad")
+    _part(tmp_path, "e", [4, 5], [98.0])  # one value for two seeds
+    with pytest.raises(ValueError, match="lacks a row"):
+        standard.merge(("a", "e"), "ae")
