@@ -8,7 +8,7 @@ from .federated import FederatedTransferClassifier
 from .metrics import information_maximization_score, prediction_entropy_score
 from .preprocessing import ImageMapping
 from .regressor import TransferRegressor
-from .selection import TransferSelector
+from .selection import NegativeTransferWarning, TransferSelector
 from .shallow import (
     CORAL,
     ImportanceWeightedClassifier,
@@ -27,6 +27,7 @@ __all__ = [
     "ImageMapping",
     "ImportanceWeightedClassifier",
     "ImportanceWeightedRegressor",
+    "NegativeTransferWarning",
     "SelectivePseudoLabeling",
     "Source",
     "SubspaceAlignment",

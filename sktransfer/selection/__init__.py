@@ -1,5 +1,5 @@
 """Choosing how to transfer, automatically: :class:`TransferSelector`."""
 
-from ._selector import TransferSelector
+from ._selector import NegativeTransferWarning, TransferSelector
 
-__all__ = ["TransferSelector"]
+__all__ = ["NegativeTransferWarning", "TransferSelector"]

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
-from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
-from sklearn.pipeline import Pipeline
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import (
+    ShuffleSplit,
+    StratifiedKFold,
+    StratifiedShuffleSplit,
+)
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
@@ -25,6 +32,34 @@ from ..metrics import (
     log_me_scorer,
     soft_neighborhood_density_score,
 )
+
+
+class NegativeTransferWarning(UserWarning):
+    """A model trained on the labelled target rows alone beats the transfer.
+
+    Issued by :class:`TransferSelector` with ``target_only=``: the chosen
+    candidate and the target-only model are compared by cross-validation on
+    the labelled target rows, and the target-only model scored higher on
+    average. The source then seems to hurt (negative transfer): the domains
+    may be too far apart, or the target labels enough on their own. The
+    selector keeps its choice; the fitted target-only model is its
+    ``target_only_estimator_``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sktransfer.selection import NegativeTransferWarning
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("the target-only model scores higher",
+    ...                   NegativeTransferWarning)
+    >>> issubclass(caught[0].category, UserWarning)
+    True
+    """
+
+
+#: The name of the target-only model in ``report_``.
+TARGET_ONLY = "target only"
 
 
 class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -87,6 +122,24 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         its own loss (the information-maximisation score always prefers that
         loss) then cannot pull the choice below "no adaptation" unnoticed.
         Every candidate needs ``predict_proba``. ``None``: no guard.
+    target_only : estimator, True or None, default=None
+        A model trained on the labelled target rows alone, to see whether the
+        transfer helps at all, e.g. ``LogisticRegression()``; ``True`` means
+        scaled features (images flattened) and a ``LogisticRegression``.
+        Once a candidate is chosen, it and this model are compared by
+        stratified k-fold cross-validation on the labelled target rows (k =
+        5, or fewer when the rarest class has fewer rows): in each fold the
+        chosen candidate is refitted on all the rows but the held-out
+        labelled ones (the unlabelled rows included), the target-only model
+        on the other folds' labelled rows, and both are scored on the
+        held-out rows. When the target-only model scores higher on average,
+        a :class:`NegativeTransferWarning` says so; ``report_`` gets a
+        ``target only`` row and ``target_only_`` the comparison in words.
+        With fewer than 2 labelled rows in some class, nothing is compared
+        and ``target_only_`` says why. The choice among the candidates is
+        unchanged: the target-only model is never ``best_estimator_`` (add
+        it to ``candidates`` for that, when every row is labelled).
+        ``None``: no comparison.
     top_k : int, default=2
         How many of the best-ranked candidates are trained (with labels);
         candidates that cannot be ranked are trained too.
@@ -120,6 +173,16 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         it) and ``selected``.
     classes_ : ndarray
         The chosen estimator's classes.
+    target_only_ : str or None
+        With ``target_only``: the cross-validated comparison of the chosen
+        candidate with the target-only model, in words, or why none was
+        made. ``None`` without ``target_only``.
+    negative_transfer_ : bool or None
+        Whether the target-only model scored higher in that comparison;
+        ``None`` when none was made.
+    target_only_estimator_ : estimator or None
+        The target-only model fitted on all the labelled target rows (when
+        the comparison was made), to use instead of ``best_estimator_``.
 
     Examples
     --------
@@ -138,6 +201,20 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     ['freeze 0', 'freeze 1']
     >>> selector.best_name_ in ("freeze 0", "freeze 1")
     True
+
+    With ``target_only``, the chosen candidate is compared with a model of
+    the labelled target rows alone, by cross-validation; a
+    :class:`NegativeTransferWarning` comes when the latter wins:
+
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> selector = TransferSelector(
+    ...     [TransferClassifier(source=source, max_epochs=5, random_state=0)],
+    ...     target_only=LogisticRegression(), random_state=0,
+    ... ).fit(X[:40], y[:40])
+    >>> selector.report_[["candidate", "cv_accuracy"]].shape
+    (2, 2)
+    >>> selector.target_only_.startswith("5-fold cross-validation")
+    True
     """
 
     _constraints = {
@@ -145,6 +222,11 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         "scoring": [None, IsCallable()],
         "label_free_scoring": [None, IsCallable(), Options("ensemble")],
         "baseline": [None, InstanceOf(str, "a candidate's name")],
+        "target_only": [
+            None,
+            Options(True, text="True"),
+            InstanceOf(BaseEstimator, "an estimator (e.g. LogisticRegression())"),
+        ],
         "top_k": Interval(Integral, 1),
         "validation_size": Interval(Real, 0.05, 0.9),
         "verbose": [Interval(Integral, 0), InstanceOf(bool, "a bool")],
@@ -157,6 +239,7 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         scoring=None,
         label_free_scoring=None,
         baseline=None,
+        target_only=None,
         top_k=2,
         validation_size=0.25,
         unlabelled=-1,
@@ -167,6 +250,7 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.scoring = scoring
         self.label_free_scoring = label_free_scoring
         self.baseline = baseline
+        self.target_only = target_only
         self.top_k = top_k
         self.validation_size = validation_size
         self.unlabelled = unlabelled
@@ -207,6 +291,11 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 f"baseline={self.baseline!r} is not a candidate's name; the names "
                 f"are {[name for name, _ in named]}."
             )
+        if self.target_only is not None and TARGET_ONLY in dict(named):
+            raise ValueError(
+                f"a candidate is named {TARGET_ONLY!r}, the name of the "
+                "target-only model in report_: rename it, or leave target_only=None."
+            )
         y = np.asarray(y)
         check_marker_type(y, self.unlabelled)
         labelled = ~marked(y, self.unlabelled)
@@ -214,8 +303,15 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             rows, best, estimator, decided_by = self._with_labels(named, X, y, labelled)
         else:
             rows, best, estimator, decided_by = self._without_labels(named, X, y)
+        if self.target_only is not None:
+            comparison = self._versus_target_only(dict(named)[best], best, X, y)
         report = pd.DataFrame(rows)
         report["selected"] = report["candidate"] == best
+        target_only = verdict = negative = None
+        if self.target_only is not None:
+            report, verdict, negative, target_only = _with_comparison(
+                report, best, *comparison
+            )
         # The one place that sets fitted attributes: only once all succeeded.
         validate_data(self, X, skip_check_array=True)  # n_features_in_, names
         self.report_ = report
@@ -223,7 +319,64 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.best_estimator_ = estimator
         self.decided_by_ = decided_by
         self.classes_ = getattr(estimator, "classes_", None)
+        self.target_only_ = verdict
+        self.negative_transfer_ = negative
+        self.target_only_estimator_ = target_only
         return self
+
+    def _target_only_model(self):
+        if self.target_only is True:
+            return make_pipeline(
+                FunctionTransformer(_flatten),
+                StandardScaler(),
+                LogisticRegression(max_iter=1000),
+            )
+        return clone(self.target_only)
+
+    def _versus_target_only(self, candidate, name: str, X, y):
+        """The chosen candidate against the target-only model, by stratified
+        cross-validation on the labelled rows: ``(fold scores of the
+        candidate, of the target-only model, the target-only model fitted on
+        all labelled rows, the verdict in words)``; the scores are ``None``
+        when too few rows are labelled to compare."""
+        rows_l = np.flatnonzero(~marked(y, self.unlabelled))
+        y_l = y[rows_l]
+        counts = np.unique(y_l, return_counts=True)[1] if len(y_l) else [0]
+        folds = int(min(5, min(counts)))
+        if len(counts) < 2 or folds < 2:
+            return (
+                None,
+                None,
+                None,
+                (
+                    f"not compared with a target-only model: {len(rows_l)} labelled "
+                    f"target rows, and the rarest class has {min(counts)}, too few "
+                    "for a 2-fold cross-validation"
+                ),
+            )
+        split = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
+        every = np.arange(len(y))
+        transferred, alone = [], []
+        for train, test in split.split(np.zeros(len(y_l)), y_l):
+            held = rows_l[test]
+            fitted = self._fit(name, candidate, _take(X, np.setdiff1d(every, held)),
+                               y[np.setdiff1d(every, held)])  # fmt: skip
+            transferred.append(float(fitted.score(_take(X, held), y[held])))
+            model = self._target_only_model().fit(_take(X, rows_l[train]), y_l[train])
+            alone.append(float(model.score(_take(X, held), y[held])))
+        self._say(
+            f"{name}: cross-validated accuracy {np.mean(transferred):.4f}, "
+            f"target only {np.mean(alone):.4f}"
+        )
+        model = self._target_only_model().fit(_take(X, rows_l), y_l)
+        wins = sum(a > t for a, t in zip(alone, transferred, strict=True))
+        verdict = (
+            f"{folds}-fold cross-validation on the {len(rows_l)} labelled target "
+            f"rows: {name!r} {_mean_std(transferred)}, the target-only model "
+            f"({_model_name(model)} on the labelled rows alone) "
+            f"{_mean_std(alone)}, better on {wins} of {folds} folds"
+        )
+        return transferred, alone, model, verdict
 
     def _fit(self, name: str, candidate, X, y):
         """A clone of ``candidate`` fitted on ``X, y``, refused if it learnt
@@ -494,3 +647,50 @@ def _take(X, rows):
 
 def _name(scorer) -> str:
     return getattr(scorer, "__name__", repr(scorer))
+
+
+def _with_comparison(report, best, transferred, alone, model, verdict):
+    """``report`` with the cross-validated accuracies and a ``target only``
+    row; the verdict, whether the transfer lost, and the fitted model. Warns
+    :class:`NegativeTransferWarning` when it lost."""
+    report["cv_accuracy"] = np.nan
+    if transferred is None:
+        return report, verdict, None, None
+    report.loc[report["candidate"] == best, "cv_accuracy"] = np.mean(transferred)
+    row = {"candidate": TARGET_ONLY, "trained": True, "selected": False}
+    row["cv_accuracy"] = float(np.mean(alone))
+    report = pd.concat([report, pd.DataFrame([row])], ignore_index=True)
+    negative = bool(np.mean(alone) > np.mean(transferred))
+    if negative:
+        warnings.warn(
+            f"Negative transfer? The model trained on the labelled target rows "
+            f"alone scores higher than the chosen transfer ({verdict}). The "
+            "source may be too far from the target (another input statistic, a "
+            "large domain shift), or the target labels enough on their own: "
+            "see 'When transfer is expected to hurt' in the docs (which "
+            "method). The selector keeps its choice; the target-only model is "
+            "target_only_estimator_.",
+            NegativeTransferWarning,
+            stacklevel=3,
+        )
+    return (
+        report,
+        verdict + (": transfer hurts here" if negative else ""),
+        (negative),
+        model,
+    )
+
+
+def _mean_std(scores) -> str:
+    return f"{np.mean(scores):.3f} ± {np.std(scores):.3f}"
+
+
+def _model_name(model) -> str:
+    final = model[-1] if isinstance(model, Pipeline) else model
+    return type(final).__name__
+
+
+def _flatten(X):
+    """Rows as flat feature vectors (images ``(n, C, H, W)`` included)."""
+    X = np.asarray(X, dtype=np.float64)
+    return X.reshape(len(X), -1)
