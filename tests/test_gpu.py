@@ -401,6 +401,7 @@ def test_accelerate_mixin_fits_predicts_and_pickles(accelerator, capsys):
         net__accelerator=accelerator,
         max_epochs=30,
         random_state=0,
+        verbose=0,  # the default "auto" prints once a fit runs past 5 s
     ).fit(X, y)
     assert isinstance(clf.net_, AccelerateMixin)
     assert clf.net_.device is None  # the accelerator placed everything
