@@ -39,6 +39,9 @@ autodoc_default_options = {
         for method in ("fit", "partial_fit", "predict", "score", "transform")
     ),
 }
+# Defaults as written in the source (``criterion=torch.nn.CrossEntropyLoss``),
+# not their repr (``<class 'torch.nn.modules.loss.CrossEntropyLoss'>``).
+autodoc_preserve_defaults = True
 numpydoc_show_class_members = False
 numpydoc_xref_param_type = False
 
@@ -51,6 +54,9 @@ intersphinx_mapping: dict = {}
 html_theme = "pydata_sphinx_theme"
 html_title = f"sktransfer {version}"
 html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
+# Code and wide tables scroll inside the text column (docs/_static/custom.css).
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
@@ -66,6 +72,10 @@ sphinx_gallery_conf = {
     "image_scrapers": ("matplotlib",),
     "reset_modules": ("matplotlib",),
     "show_memory": False,
+    # "Examples using X" on every API page: the autosummary templates
+    # (docs/_templates/autosummary) end with a minigallery of these files.
+    "backreferences_dir": "generated/backreferences",
+    "doc_module": ("sktransfer",),
     "plot_gallery": "True",
 }
 
