@@ -90,9 +90,8 @@ class FeatureTransferTransformer(TransformerMixin, SourceEstimator):
     memory_format : {"auto", "contiguous", "channels_last"}, default="auto"
         Memory layout of the forward passes for a convolutional network on
         image batches. ``"auto"`` runs them channels-last (NHWC) when the
-        network gives the same output in it (0.73 of the time for LeNet's
-        ``fc1`` features of 7291 images on a 2-core CPU,
-        ``benchmarks/results/features_layout.md``); the network's weights
+        network gives the same output in it (faster on CPU:
+        :doc:`/benchmarks`); the network's weights
         are converted for each :meth:`transform` and given back in their
         layout afterwards.
         ``"channels_last"`` raises a ``ValueError`` for a network that cannot

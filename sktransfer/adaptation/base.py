@@ -121,9 +121,8 @@ class AdaptationLoss(BaseEstimator):
     #: at target rows only and works without source data).
     needs_source_data: ClassVar[bool] = True
 
-    #: μ when the estimator's ``adaptation_weight`` is ``"auto"``: a weight
-    #: that does not make the target worse than source only on the digit
-    #: benchmarks (``python -m benchmarks --only adaptation_defaults``).
+    #: μ when the estimator's ``adaptation_weight`` is ``"auto"`` (how each
+    #: loss's value was chosen: :doc:`/benchmarks`).
     default_weight: ClassVar[float] = 1.0
 
     #: Whether the features are what ``layer`` takes in rather than what it

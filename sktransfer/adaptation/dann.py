@@ -38,8 +38,7 @@ class DANN(AdaptationLoss):
     logit trained with binary cross-entropy, so it does learn; the reversal
     coefficient warms up as
     ``2 / (1 + exp(-gamma * progress)) - 1``. Its weight under
-    ``adaptation_weight="auto"`` is 0.3: at 1 it fell below source only on
-    USPS -> MNIST.
+    ``adaptation_weight="auto"`` is 0.3 (why: :doc:`/benchmarks`).
 
     Parameters
     ----------
@@ -63,8 +62,7 @@ class DANN(AdaptationLoss):
     torch.Size([])
     """
 
-    # mu = 1 fell 1 to 7 points below source only on USPS -> MNIST; 0.3 did
-    # not (the weight information maximisation scores chose on every seed).
+    # Measured on the digit tasks: docs/benchmarks.md, "Default adaptation weights".
     default_weight = 0.3
 
     _constraints = {

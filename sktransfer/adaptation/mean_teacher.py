@@ -39,15 +39,12 @@ class MeanTeacher(AdaptationLoss):
     in ``net_.critic_``.
 
     The teacher averages over many steps, so the method wants a longer
-    schedule than the other losses. On the digit benchmarks, at the paper's
-    (and the library's default) ``lr=1e-3``, it was most accurate at 40
-    epochs, the longest tried, and leads every other method there; at
-    ``lr=1e-4`` for 5 epochs it trails information maximisation
-    (``python -m benchmarks --only adaptation_mean_teacher``). To choose the
-    number of epochs without target labels, fit a few and keep the one whose
-    target predictions score highest on
-    :func:`~sktransfer.metrics.information_maximization_score` (what that
-    benchmark's "epochs by IM score" row does).
+    schedule than the other losses: tens of epochs at ``lr=1e-3`` (the
+    paper's and the library's default) rather than a few at a smaller
+    ``lr``. To choose the number of epochs without target labels, fit a few
+    and keep the one whose target predictions score highest on
+    :func:`~sktransfer.metrics.information_maximization_score` (how that
+    choice did on the digit tasks: :doc:`/benchmarks`).
 
     Parameters
     ----------

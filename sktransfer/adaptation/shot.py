@@ -97,8 +97,7 @@ class SHOT(AdaptationLoss):
     The labels are assigned once per epoch, for all rows, from the
     evaluation-mode features: assigning them per batch from training-mode
     features (batch-norm statistics of the batch) against those centroids
-    mislabels rows as the statistics drift (seen on MNIST -> USPS: 78 % right
-    within two epochs, against 98 % at the epoch's start).
+    mislabels rows as the statistics drift (:doc:`/benchmarks`).
 
     Parameters
     ----------
