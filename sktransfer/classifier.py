@@ -98,7 +98,7 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         trains. ``"auto"`` trains a network with 2-D convolutions on image
         batches on CPU or CUDA in the channels-last layout, when a forward
         pass on two samples gives the same output in it: oneDNN runs it faster
-        on CPU (about 12 % per LeNet step), and cuDNN's Tensor Core
+        on CPU (measured: :doc:`/benchmarks`), and cuDNN's Tensor Core
         convolutions (float16, bfloat16, and TF32 from Ampere on) work in it
         natively. Otherwise, e.g. for a network that calls ``.view()`` on
         convolution outputs, or on other devices, it keeps the default layout.
@@ -126,10 +126,10 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         Its hyperparameters are ``adaptation__*`` parameters.
     adaptation_weight : float or "auto", default="auto"
         μ, the weight of the adaptation loss. ``"auto"``: the loss's
-        ``default_weight``, a weight that does not fall below source only on
-        the digit benchmarks (1 for most losses; 0.3 for
+        ``default_weight`` (1 for most losses; 0.3 for
         :class:`~sktransfer.adaptation.DANN`, 3 for
-        :class:`~sktransfer.adaptation.MeanTeacher`).
+        :class:`~sktransfer.adaptation.MeanTeacher`; how they were chosen:
+        :doc:`/benchmarks`).
         A number without an ``adaptation`` loss is ignored, with a warning.
     regularization : Regularization, default=None
         A penalty added to the training loss that keeps fine-tuning on few

@@ -61,9 +61,9 @@ class TransferRegressor(RegressorMixin, NetworkEstimator):
         InformationMaximization, MCC, MeanTeacher, SHOT) are refused.
     adaptation_weight : float or "auto", default="auto"
         μ, the weight of the adaptation loss. ``"auto"``: the loss's
-        ``default_weight``, a weight that does not fall below source only on
-        the digit benchmarks (1 for most losses; 0.3 for
-        :class:`~sktransfer.adaptation.DANN`).
+        ``default_weight`` (1 for most losses; 0.3 for
+        :class:`~sktransfer.adaptation.DANN`; how they were chosen:
+        :doc:`/benchmarks`).
         A number without an ``adaptation`` loss is ignored, with a warning.
     regularization : Regularization, default=None
         A penalty added to the training loss, e.g.
