@@ -1,12 +1,12 @@
 """``verbose="auto"``: progress lines for a long fit, none for a quick one.
 
 :class:`Progress` is a skorch callback. It stays silent for the first
-``after`` seconds of training, so that a quick fit (a doctest, an estimator
+:data:`AFTER_S` seconds of training, so that a quick fit (a doctest, an estimator
 check, most grid-search fits) prints nothing; after that it prints one line at
-the end of an epoch, at most one every ``every`` seconds (and the last
-epoch's), and inside an epoch that runs long, a line every ``batch_every``
-seconds. A line gives the epoch, its mean training loss, the time per epoch
-and an estimate of the time left::
+the end of an epoch, at most one every :data:`EVERY_S` seconds (and the last
+epoch's), and inside an epoch that runs long, a line every
+:data:`BATCH_EVERY_S` seconds. A line gives the epoch, its mean training
+loss, the time per epoch and an estimate of the time left::
 
     [LeNet fit] epoch 3/10  train_loss 0.4123  12.1 s/epoch  ~1 min 25 s left
     [LeNet fit] epoch 4/10, batch 40/79  train_loss 0.3870 so far  0.31 s/batch
@@ -31,33 +31,15 @@ BATCH_EVERY_S = 30.0
 
 
 class Progress(Callback):
-    """Concise progress lines for a fit longer than ``after`` seconds."""
+    """Concise progress lines for a fit longer than :data:`AFTER_S` seconds."""
 
-    def __init__(
-        self,
-        label: str,
-        after: float | None = None,
-        every: float | None = None,
-        batch_every: float | None = None,
-        clock=time.monotonic,
-    ) -> None:
+    def __init__(self, label: str) -> None:
         self.label = label
-        self.after = after
-        self.every = every
-        self.batch_every = batch_every
-        self.clock = clock
-
-    # Read when training starts, so that a test can lower the module's values.
-    def _limits(self) -> tuple[float, float, float]:
-        return (
-            AFTER_S if self.after is None else self.after,
-            EVERY_S if self.every is None else self.every,
-            BATCH_EVERY_S if self.batch_every is None else self.batch_every,
-        )
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        self.after_, self.every_, self.batch_every_ = self._limits()
-        self.start_ = self.clock()
+        # The limits are read here, so that a test can lower the module's values.
+        self.after_, self.every_, self.batch_every_ = AFTER_S, EVERY_S, BATCH_EVERY_S
+        self.start_ = time.monotonic()
         self.last_line_ = self.start_  # when the last line was printed
         self.printed_ = False
         self.epoch_start_ = self.start_
@@ -66,7 +48,7 @@ class Progress(Callback):
         self.batches_guess_ = None
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
-        self.epoch_start_ = self.clock()
+        self.epoch_start_ = time.monotonic()
         self.batch_ = 0
         self.loss_sum_, self.loss_rows_ = 0.0, 0
         if self.batches_ is None:
@@ -81,7 +63,7 @@ class Progress(Callback):
         if isinstance(loss, float) and math.isfinite(loss):
             self.loss_sum_ += loss * rows
             self.loss_rows_ += rows
-        now = self.clock()
+        now = time.monotonic()
         total = self.batches_ or self.batches_guess_
         if self.batch_ == total or not self._due(now, self.batch_every_):
             return  # the epoch's own line comes next
@@ -104,7 +86,7 @@ class Progress(Callback):
         )
 
     def on_epoch_end(self, net, **kwargs):
-        now = self.clock()
+        now = time.monotonic()
         self.epochs_ += 1
         self.batches_ = self.batch_ or self.batches_
         epoch, last = self.epochs_, self.epochs_ >= net.max_epochs

@@ -303,12 +303,11 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             rows, best, estimator, decided_by = self._with_labels(named, X, y, labelled)
         else:
             rows, best, estimator, decided_by = self._without_labels(named, X, y)
-        if self.target_only is not None:
-            comparison = self._versus_target_only(dict(named)[best], best, X, y)
         report = pd.DataFrame(rows)
         report["selected"] = report["candidate"] == best
         target_only = verdict = negative = None
         if self.target_only is not None:
+            comparison = self._versus_target_only(dict(named)[best], best, X, y)
             report, verdict, negative, target_only = _with_comparison(
                 report, best, *comparison
             )
@@ -359,8 +358,8 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         transferred, alone = [], []
         for train, test in split.split(np.zeros(len(y_l)), y_l):
             held = rows_l[test]
-            fitted = self._fit(name, candidate, _take(X, np.setdiff1d(every, held)),
-                               y[np.setdiff1d(every, held)])  # fmt: skip
+            kept = np.setdiff1d(every, held)
+            fitted = self._fit(name, candidate, _take(X, kept), y[kept])
             transferred.append(float(fitted.score(_take(X, held), y[held])))
             model = self._target_only_model().fit(_take(X, rows_l[train]), y_l[train])
             alone.append(float(model.score(_take(X, held), y[held])))
@@ -676,7 +675,7 @@ def _with_comparison(report, best, transferred, alone, model, verdict):
     return (
         report,
         verdict + (": transfer hurts here" if negative else ""),
-        (negative),
+        negative,
         model,
     )
 
