@@ -286,7 +286,7 @@ def test_predictions_in_another_thread_do_not_shift_a_seeded_fit():
     stop = threading.Event()
     thread = _predicting(TransferClassifier(max_epochs=1).fit(X, y), X, stop)
     try:
-        for _ in range(3):
+        for _ in range(20):
             fits = run_in_threads(
                 [lambda: TransferClassifier(**params).fit(X, y).predict_proba(X)] * 2
             )
