@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 
 from sktransfer import Source, TransferClassifier
-from sktransfer.adaptation import CDAN, DANN, MCC, SHOT, InformationMaximization, MeanTeacher
+from sktransfer.adaptation import (
+    CDAN,
+    DANN,
+    MCC,
+    SHOT,
+    InformationMaximization,
+    MeanTeacher,
+)
 
 LABELS = {"strings": np.array(["neg", "pos"]), "plus_minus_one": np.array([-1, 1])}
 
@@ -21,7 +28,12 @@ def _task(labels, seed=0):
     rng = np.random.RandomState(seed)
     Xs = rng.randn(120, 4).astype(np.float32)
     Xt = (rng.randn(90, 4) + 0.3).astype(np.float32)
-    return Xs, labels[(Xs[:, 0] > 0).astype(int)], Xt, labels[(Xt[:, 0] > 0).astype(int)]
+    return (
+        Xs,
+        labels[(Xs[:, 0] > 0).astype(int)],
+        Xt,
+        labels[(Xt[:, 0] > 0).astype(int)],
+    )
 
 
 def _unlabelled(labels, n):
@@ -35,7 +47,9 @@ def _marker(labels):
 
 @pytest.mark.parametrize("spelling", sorted(LABELS))
 @pytest.mark.parametrize(
-    "loss", [DANN, InformationMaximization, MCC, CDAN, MeanTeacher], ids=lambda c: c.__name__
+    "loss",
+    [DANN, InformationMaximization, MCC, CDAN, MeanTeacher],
+    ids=lambda c: c.__name__,
 )
 def test_unsupervised_adaptation_answers_in_the_users_labels(spelling, loss):
     labels = LABELS[spelling]
@@ -60,8 +74,8 @@ def test_source_free_shot_answers_in_the_source_models_labels(spelling):
     pretrained = TransferClassifier(max_epochs=20, lr=0.01, verbose=0, random_state=0)
     pretrained.fit(Xs, ys)
     clf = TransferClassifier(
-        source=Source(weights=pretrained), adaptation=SHOT(), unlabelled=_marker(labels),
-        max_epochs=3, verbose=0, random_state=0,
+        source=Source(weights=pretrained), adaptation=SHOT(),
+        unlabelled=_marker(labels), max_epochs=3, verbose=0, random_state=0,
     ).fit(Xt, _unlabelled(labels, len(Xt)))  # fmt: skip
     np.testing.assert_array_equal(clf.classes_, labels)
     assert clf.score(Xt, yt) > 0.85
