@@ -25,7 +25,13 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from ._checks import positive_float
-from ._contract import LabelledScore, classification_rows, column_names, target_rows
+from ._contract import (
+    LabelledScore,
+    Rows,
+    classification_rows,
+    column_names,
+    target_rows,
+)
 from ._spectrum import spectrum
 
 __all__ = ["CORAL"]
@@ -266,51 +272,41 @@ class CORAL(LabelledScore, ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         if self._legacy():
             self._fit_legacy(X)
             return self
+        self._check_is_classifier()
+        rows = classification_rows(
+            self, X, y, sample_weight, unlabelled=self.unlabelled,
+            accept_sparse=("csr", "csc"),
+        )  # fmt: skip
+        self._A = None
+        recoloured = self._fit_map(rows)
+        X_train, y_train, weights = _training_rows(rows, recoloured)
+        estimator = clone(self.estimator or LogisticRegression())
+        self.estimator_ = _fit_estimator(estimator, X_train, y_train, weights)
+        self.classes_ = self.estimator_.classes_
+        return self
+
+    def _check_is_classifier(self) -> None:
         if self.estimator is not None and is_regressor(self.estimator):
             raise TypeError(
                 "CORAL(estimator=...) takes a classifier; regression under "
                 "this contract is not supported yet."
             )
-        rows = classification_rows(
-            self, X, y, sample_weight, unlabelled=self.unlabelled,
-            accept_sparse=("csr", "csc"),
-        )  # fmt: skip
+
+    def _fit_map(self, rows: Rows) -> np.ndarray:
+        """Learn the map from the source rows to the target's colours; the
+        source rows, re-coloured (none without a source)."""
         X_target, d = rows.X, rows.X.shape[1]
-        self._A = None
-        if rows.has_source:
-            if rows.X_source.shape[0] < 2 or X_target.shape[0] < 2:
-                raise ValueError(
-                    "CORAL needs at least 2 source rows and 2 target rows to "
-                    "estimate their covariances."
-                )
-            self._fit_spectra(
-                rows.X_source, X_target, ("Source.X", "X (the target rows)")
-            )
-            recoloured = self._recolour(rows.X_source)
-        else:  # no source: nothing to re-colour
+        if not rows.has_source:  # nothing to re-colour: the identity
             self._spectra = None
             self._A, self.offset_ = np.eye(d), np.zeros(d)
-            recoloured = np.empty((0, d))
-        labelled = X_target[rows.labelled]
-        if sparse.issparse(labelled):
-            labelled = labelled.toarray()
-        X_train = np.vstack([recoloured, labelled])
-        y_train, weights = rows.y_labelled, rows.weights_labelled()
-        if not len(y_train):
-            raise ValueError("There is no labelled row: give source rows or labels.")
-        estimator = clone(self.estimator or LogisticRegression())
-        if np.all(weights == 1.0):
-            estimator.fit(X_train, y_train)
-        elif has_fit_parameter(estimator, "sample_weight"):
-            estimator.fit(X_train, y_train, sample_weight=weights)
-        else:
+            return np.empty((0, d))
+        if rows.X_source.shape[0] < 2 or X_target.shape[0] < 2:
             raise ValueError(
-                f"sample_weight was given but {type(estimator).__name__}.fit "
-                "takes no sample_weight."
+                "CORAL needs at least 2 source rows and 2 target rows to "
+                "estimate their covariances."
             )
-        self.estimator_ = estimator
-        self.classes_ = estimator.classes_
-        return self
+        self._fit_spectra(rows.X_source, X_target, ("Source.X", "X (the target rows)"))
+        return self._recolour(rows.X_source)
 
     def _rows(self, X):
         """New target rows, validated (CSR/CSC stays sparse)."""
@@ -381,3 +377,34 @@ class CORAL(LabelledScore, ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         """Deprecated contract: the input feature names, unchanged."""
         return OneToOneFeatureMixin.get_feature_names_out(self, input_features)
+
+
+def _training_rows(
+    rows: Rows, recoloured: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What ``estimator`` is fitted on: the re-coloured source rows, then the
+    labelled target rows as they are (dense: the re-coloured rows are), their
+    labels and weights."""
+    labelled = rows.X[rows.labelled]
+    if sparse.issparse(labelled):
+        labelled = labelled.toarray()
+    X_train = np.vstack([recoloured, labelled])
+    y_train, weights = rows.y_labelled, rows.weights_labelled()
+    if not len(y_train):
+        raise ValueError("There is no labelled row: give source rows or labels.")
+    return X_train, y_train, weights
+
+
+def _fit_estimator(estimator, X: np.ndarray, y: np.ndarray, weights: np.ndarray):
+    """``estimator`` fitted on ``X, y``; with ``weights`` only when they are
+    not all 1, so that an estimator without ``sample_weight`` still works."""
+    if np.all(weights == 1.0):
+        estimator.fit(X, y)
+    elif has_fit_parameter(estimator, "sample_weight"):
+        estimator.fit(X, y, sample_weight=weights)
+    else:
+        raise ValueError(
+            f"sample_weight was given but {type(estimator).__name__}.fit "
+            "takes no sample_weight."
+        )
+    return estimator

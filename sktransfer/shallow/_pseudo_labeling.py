@@ -12,6 +12,7 @@ clusters of the target rows.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg
@@ -25,7 +26,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._checks import positive_float, positive_int
-from ._contract import LabelledScore, classification_rows, column_names, target_rows
+from ._contract import (
+    LabelledScore,
+    Rows,
+    classification_rows,
+    column_names,
+    target_rows,
+)
 
 __all__ = ["SelectivePseudoLabeling"]
 
@@ -69,6 +76,59 @@ def _lpp(Z: np.ndarray, codes: np.ndarray, n_classes: int, n_components: int,
     P = vectors[:, ::-1][:, :n_components]
     # The reference code's sign convention: a non-negative first entry.
     return P * np.where(P[0] < 0, -1.0, 1.0)
+
+
+def _most_confident(
+    predicted: np.ndarray, confidence: np.ndarray, fraction: float
+) -> np.ndarray:
+    """Step d: within each predicted class, the rows whose confidence is above
+    the ``floor((1 - fraction) * n_class)``-th lowest (the reference code's
+    rule)."""
+    selected = np.zeros(len(predicted), dtype=bool)
+    for c in np.unique(predicted):
+        mask = predicted == c
+        ranked = np.sort(confidence[mask])
+        threshold = ranked[int(np.floor(mask.sum() * (1.0 - fraction)))]
+        selected |= mask & (confidence > threshold)
+    return selected
+
+
+@dataclass(frozen=True)
+class _Codes:
+    """The labels as class codes ``0 .. n_classes - 1``."""
+
+    classes: np.ndarray
+    source: np.ndarray  # of the source rows
+    known: np.ndarray  # of the target rows, -1 where unlabelled
+    labelled: np.ndarray  # mask of the labelled target rows
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    @classmethod
+    def of(cls, rows: Rows) -> _Codes:
+        """Encode the labels; at least 2 classes and a target row per class
+        (the target rows are clustered into one cluster per class)."""
+        y_source, y_target = rows.y_source, rows.y
+        encoder = LabelEncoder().fit(np.concatenate([y_source, y_target])
+                                     if len(y_target) else y_source)  # fmt: skip
+        n_classes = len(encoder.classes_)
+        if n_classes < 2:
+            raise ValueError(
+                f"y needs samples of at least 2 classes, got 1 class: "
+                f"{encoder.classes_.tolist()!r}."
+            )
+        if len(rows.X) < n_classes:
+            raise ValueError(
+                f"X_target has {len(rows.X)} rows but there are {n_classes} "
+                "classes: the target rows are clustered into one cluster per "
+                "class, so at least as many rows as classes are needed."
+            )
+        known = np.full(len(rows.X), -1)
+        known[rows.labelled] = encoder.transform(y_target)
+        source = encoder.transform(y_source)
+        return cls(encoder.classes_, source, known, rows.labelled)
 
 
 class SelectivePseudoLabeling(LabelledScore, ClassifierMixin, BaseEstimator):
@@ -261,87 +321,91 @@ class SelectivePseudoLabeling(LabelledScore, ClassifierMixin, BaseEstimator):
         self : SelectivePseudoLabeling
             The fitted classifier.
         """
-        pca_components = positive_int(self.pca_components, "pca_components")
-        n_components = positive_int(self.n_components, "n_components")
-        n_iter = positive_int(self.n_iter, "n_iter")
-        reg = positive_float(self.regularization, "regularization")
-        if self.X_target is not None:
-            X_source, y_source, X_target = self._legacy_rows(X, y)
-            labelled, y_target = np.zeros(len(X_target), dtype=bool), y_source[:0]
-        else:
-            rows = classification_rows(
+        pca_components, n_components, n_iter, reg = self._checked_params()
+        rows = self._fit_rows(X, y)
+        codes = _Codes.of(rows)
+        self.classes_ = codes.classes
+        Z = self._fit_pca(rows, pca_components)  # step 1
+        n_source, n_lpp = len(rows.X_source), min(n_components, Z.shape[1])
+        codes_target = codes.known.copy()
+        n_selected = []
+        for iteration in range(1, n_iter + 1):  # step 2
+            codes_all = np.r_[codes.source, codes_target]
+            self.projection_ = _lpp(Z, codes_all, codes.n_classes, n_lpp, reg)  # a
+            Es, Et = self._centred_projection(Z, n_source)  # b
+            proba = self._fit_centres(Es, Et, codes)  # c
+            predicted, confidence = proba.argmax(axis=1), proba.max(axis=1)
+            fraction = min(iteration / max(n_iter - 1, 1), 1.0)
+            selected = _most_confident(predicted, confidence, fraction)  # d
+            codes_target = np.where(
+                codes.labelled, codes.known, np.where(selected, predicted, -1)
+            )
+            n_selected.append(int(selected.sum()))
+        predicted = np.where(codes.labelled, codes.known, predicted)
+        self.pseudo_labels_ = self.classes_[predicted]
+        self.selected_ = selected
+        self.n_selected_ = np.array(n_selected)
+        return self
+
+    def _checked_params(self) -> tuple[int, int, int, float]:
+        """``(pca_components, n_components, n_iter, regularization)``."""
+        return (
+            positive_int(self.pca_components, "pca_components"),
+            positive_int(self.n_components, "n_components"),
+            positive_int(self.n_iter, "n_iter"),
+            positive_float(self.regularization, "regularization"),
+        )
+
+    def _fit_rows(self, X, y) -> Rows:
+        """The rows of either contract; the deprecated one has no labelled
+        target row."""
+        if self.X_target is None:
+            return classification_rows(
                 self, X, y, unlabelled=self.unlabelled, dense_because=_DENSE
             )
-            X_source, y_source = rows.X_source, rows.y_source
-            X_target, labelled, y_target = rows.X, rows.labelled, rows.y
-        encoder = LabelEncoder().fit(np.concatenate([y_source, y_target])
-                                     if len(y_target) else y_source)  # fmt: skip
-        n_classes = len(encoder.classes_)
-        if n_classes < 2:
-            raise ValueError(
-                f"y needs samples of at least 2 classes, got 1 class: "
-                f"{encoder.classes_.tolist()!r}."
-            )
-        if len(X_target) < n_classes:
-            raise ValueError(
-                f"X_target has {len(X_target)} rows but there are {n_classes} "
-                "classes: the target rows are clustered into one cluster per "
-                "class, so at least as many rows as classes are needed."
-            )
-        codes_source = encoder.transform(y_source)
-        known = np.full(len(X_target), -1)
-        known[labelled] = encoder.transform(y_target)
-        self.classes_ = encoder.classes_
+        X_source, y_source, X_target = self._legacy_rows(X, y)
+        n = len(X_target)
+        none = np.zeros(n, dtype=bool)
+        return Rows(X_target, none, y_source[:0], np.ones(n), X_source, y_source)
 
-        # Step 1: L2 -> PCA of both domains -> L2.
-        source = _unit(X_source)
-        target = normalize(X_target)
+    def _fit_pca(self, rows: Rows, pca_components: int) -> np.ndarray:
+        """Step 1: L2 -> PCA of both domains -> L2; the source rows, then
+        the target rows."""
+        source = _unit(rows.X_source)
+        target = normalize(rows.X)
         both = np.vstack([source, target])
         k = min(pca_components, both.shape[0], both.shape[1])
         self.pca_ = PCA(n_components=k, svd_solver="full").fit(both)
         Zs = _unit(self.pca_.transform(source)) if len(source) else source[:, :k]
         Zt = normalize(self.pca_.transform(target))
-        Z = np.vstack([Zs, Zt])
-        n_lpp = min(n_components, k)
+        return np.vstack([Zs, Zt])
 
-        codes_target = known.copy()
-        n_selected = []
-        for iteration in range(1, n_iter + 1):
-            self.projection_ = _lpp(
-                Z, np.r_[codes_source, codes_target], n_classes, n_lpp, reg
+    def _centred_projection(
+        self, Z: np.ndarray, n_source: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Step b: the projected source and target rows, centred on the mean
+        of both domains, on the unit sphere."""
+        projected = Z @ self.projection_
+        self.mean_ = projected.mean(axis=0)
+        Es = _unit(projected[:n_source] - self.mean_)
+        Et = normalize(projected[n_source:] - self.mean_)
+        return Es, Et
+
+    def _fit_centres(self, Es: np.ndarray, Et: np.ndarray, codes: _Codes) -> np.ndarray:
+        """Step c: the class means of the labelled rows, the k-means centres
+        of the target rows started from them; the target rows' probabilities."""
+        E_known = np.vstack([Es, Et[codes.labelled]])
+        codes_known = np.r_[codes.source, codes.known[codes.labelled]]
+        self.class_means_ = normalize(
+            np.vstack(
+                [E_known[codes_known == c].mean(axis=0) for c in range(codes.n_classes)]
             )
-            projected = Z @ self.projection_
-            self.mean_ = projected.mean(axis=0)
-            Es = _unit(projected[: len(Zs)] - self.mean_)
-            Et = normalize(projected[len(Zs) :] - self.mean_)
-            E_known = np.vstack([Es, Et[labelled]])
-            codes_known = np.r_[codes_source, known[labelled]]
-            self.class_means_ = normalize(
-                np.vstack(
-                    [E_known[codes_known == c].mean(axis=0) for c in range(n_classes)]
-                )
-            )
-            kmeans = KMeans(
-                n_clusters=n_classes, init=self.class_means_, n_init=1, random_state=0
-            ).fit(Et)
-            self.cluster_centers_ = normalize(kmeans.cluster_centers_)
-            proba = self._probabilities(Et)
-            predicted, confidence = proba.argmax(axis=1), proba.max(axis=1)
-            fraction = min(iteration / max(n_iter - 1, 1), 1.0)
-            selected = np.zeros(len(Et), dtype=bool)
-            for c in range(n_classes):
-                mask = predicted == c
-                if mask.any():
-                    ranked = np.sort(confidence[mask])
-                    threshold = ranked[int(np.floor(mask.sum() * (1.0 - fraction)))]
-                    selected |= mask & (confidence > threshold)
-            codes_target = np.where(labelled, known, np.where(selected, predicted, -1))
-            n_selected.append(int(selected.sum()))
-        predicted = np.where(labelled, known, predicted)
-        self.pseudo_labels_ = self.classes_[predicted]
-        self.selected_ = selected
-        self.n_selected_ = np.array(n_selected)
-        return self
+        )
+        kmeans = KMeans(
+            n_clusters=codes.n_classes, init=self.class_means_, n_init=1, random_state=0
+        ).fit(Et)
+        self.cluster_centers_ = normalize(kmeans.cluster_centers_)
+        return self._probabilities(Et)
 
     def _legacy_rows(self, X, y):
         """The deprecated contract: ``X, y`` are the source rows."""

@@ -13,6 +13,8 @@ source rows of ``source=Source(X=...)``, ``transform`` maps target rows and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import linalg
 from scipy.sparse.linalg import LinearOperator, eigsh
@@ -385,6 +387,27 @@ class TransferComponentAnalysis(
         self : TransferComponentAnalysis
             The fitted transformer.
         """
+        n_components, mu, sigma, max_samples = self._checked_params()
+        X_target, X_source = transformer_rows(self, X, accept_sparse="csr")
+        rng = check_random_state(self.random_state)
+        Z, n_source = _kept_rows(X_target, X_source, max_samples, rng)
+        self.bandwidth_ = None
+        if self.kernel == "rbf":
+            self.bandwidth_ = median_bandwidth(Z, rng=rng) if sigma is None else sigma
+        n = Z.shape[0]
+        K = self._kernel(Z, Z)
+        penalty = _MeanDiscrepancy.of(K, n_source, mu)
+        G = penalty.whiten(K - K.mean(axis=0))  # H K: K H K = G^T G
+        values, vectors = _components(G, min(n_components, n - 1), rng)
+        self.eigenvalues_ = values
+        self.eigenvectors_ = penalty.unwhiten(vectors) * np.sqrt(n / values)
+        self.n_components_ = len(values)
+        self.X_fit_ = Z
+        self.source_embedding_ = None if X_source is None else self._embed(X_source)
+        return self
+
+    def _checked_params(self) -> tuple[int, float, float | None, int]:
+        """``(n_components, mu, bandwidth or None for the median, max_samples)``."""
         n_components = positive_int(self.n_components, "n_components")
         if self.kernel not in _KERNELS:
             raise ValueError(f"kernel must be 'linear' or 'rbf', got {self.kernel!r}.")
@@ -393,50 +416,7 @@ class TransferComponentAnalysis(
         max_samples = positive_int(self.max_samples, "max_samples")
         if max_samples < 4:
             raise ValueError(f"max_samples must be at least 4, got {max_samples}.")
-        X_target, X_source = transformer_rows(self, X, accept_sparse="csr")
-        rng = check_random_state(self.random_state)
-        n_s = 0 if X_source is None else X_source.shape[0]
-        kept_source, kept_target = _subsample(n_s, X_target.shape[0], max_samples, rng)
-        target = X_target[kept_target]
-        source = None if X_source is None else X_source[kept_source]
-        Z = target if source is None else stack(source, target)
-        self.bandwidth_ = None
-        if self.kernel == "rbf":
-            self.bandwidth_ = median_bandwidth(Z, rng=rng) if sigma is None else sigma
-        n = Z.shape[0]
-        K = self._kernel(Z, Z)
-        G = K - K.mean(axis=0)  # H K: K H K = G^T G
-        u = None
-        if source is not None and mu > 0:
-            n_s = source.shape[0]
-            e = np.r_[np.full(n_s, 1.0 / n_s), np.full(n - n_s, -1.0 / (n - n_s))]
-            u = K @ e  # K L K = u u^T
-            uu = float(u @ u)
-            if uu > 0:
-                # (I + mu u u^T)^(-1/2) = I + c u u^T / uu
-                c = 1.0 / np.sqrt(1.0 + mu * uu) - 1.0
-                G += (c / uu) * np.outer(G @ u, u)
-            else:
-                u = None
-        values, vectors = _leading_eigenpairs(G, min(n_components, n - 1), rng)
-        keep = values > max(values[0], 0.0) * 1e-10 if len(values) else values > 0
-        values, vectors = values[keep], vectors[:, keep]
-        if not len(values):
-            raise ValueError(
-                "TransferComponentAnalysis found no component of non-zero "
-                "variance: the rows are all the same."
-            )
-        # Deterministic signs: the largest entry of each vector positive.
-        signs = np.sign(vectors[np.abs(vectors).argmax(axis=0), range(len(values))])
-        vectors = vectors * np.where(signs == 0, 1.0, signs)
-        if u is not None:  # W = (I + mu u u^T)^(-1/2) z
-            vectors = vectors + (c / uu) * np.outer(u, u @ vectors)
-        self.eigenvalues_ = values
-        self.eigenvectors_ = vectors * np.sqrt(n / values)
-        self.n_components_ = len(values)
-        self.X_fit_ = Z
-        self.source_embedding_ = None if X_source is None else self._embed(X_source)
-        return self
+        return n_components, mu, sigma, max_samples
 
     def _embed(self, X: np.ndarray) -> np.ndarray:
         if self.kernel == "linear":
@@ -490,6 +470,72 @@ class TransferComponentAnalysis(
     @property
     def _n_features_out(self):
         return self.n_components_
+
+
+def _kept_rows(X_target, X_source, max_samples: int, rng) -> tuple[object, int]:
+    """The rows the kernel matrix is built on, the kept source rows first
+    (at most ``max_samples`` in all), and how many of them are source rows."""
+    n_s = 0 if X_source is None else X_source.shape[0]
+    kept_source, kept_target = _subsample(n_s, X_target.shape[0], max_samples, rng)
+    target = X_target[kept_target]
+    if X_source is None:
+        return target, 0
+    return stack(X_source[kept_source], target), len(kept_source)
+
+
+@dataclass(frozen=True)
+class _MeanDiscrepancy:
+    """The mean-discrepancy term ``mu K L K = mu u u^T`` (``L = e e^T`` has
+    rank 1, ``u = K e``), folded into the eigenproblem through
+    ``(I + mu u u^T)^(-1/2) = I + c u u^T / uu``. Without a source, with
+    ``mu = 0`` or with ``u = 0`` it is the identity (kernel PCA)."""
+
+    u: np.ndarray | None
+    scale: float  # c / uu
+
+    @classmethod
+    def of(cls, K: np.ndarray, n_source: int, mu: float) -> _MeanDiscrepancy:
+        if not n_source or mu <= 0:
+            return cls(None, 0.0)
+        n = K.shape[0]
+        e = np.r_[
+            np.full(n_source, 1.0 / n_source),
+            np.full(n - n_source, -1.0 / (n - n_source)),
+        ]
+        u = K @ e
+        uu = float(u @ u)
+        if uu <= 0:
+            return cls(None, 0.0)
+        c = 1.0 / np.sqrt(1.0 + mu * uu) - 1.0
+        return cls(u, c / uu)
+
+    def whiten(self, G: np.ndarray) -> np.ndarray:
+        """``G (I + mu u u^T)^(-1/2)``, in place."""
+        if self.u is not None:
+            G += self.scale * np.outer(G @ self.u, self.u)
+        return G
+
+    def unwhiten(self, vectors: np.ndarray) -> np.ndarray:
+        """``W = (I + mu u u^T)^(-1/2) z`` for each eigenvector ``z``."""
+        if self.u is None:
+            return vectors
+        return vectors + self.scale * np.outer(self.u, self.u @ vectors)
+
+
+def _components(G: np.ndarray, k: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """The leading eigenpairs of ``G^T G`` of non-zero variance (a
+    ``ValueError`` if none), each vector's largest entry positive."""
+    values, vectors = _leading_eigenpairs(G, k, rng)
+    keep = values > max(values[0], 0.0) * 1e-10 if len(values) else values > 0
+    values, vectors = values[keep], vectors[:, keep]
+    if not len(values):
+        raise ValueError(
+            "TransferComponentAnalysis found no component of non-zero "
+            "variance: the rows are all the same."
+        )
+    # Deterministic signs: the largest entry of each vector positive.
+    signs = np.sign(vectors[np.abs(vectors).argmax(axis=0), range(len(values))])
+    return values, vectors * np.where(signs == 0, 1.0, signs)
 
 
 def _subsample(n_source: int, n_target: int, max_samples: int, rng):

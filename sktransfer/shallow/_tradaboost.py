@@ -11,6 +11,8 @@ with the target task fade out.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.linear_model import LogisticRegression
@@ -19,7 +21,7 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._checks import positive_int
-from ._contract import LabelledScore, classification_rows
+from ._contract import LabelledScore, Rows, classification_rows
 from ._importance import fit_weighted
 
 __all__ = ["TrAdaBoostClassifier"]
@@ -177,58 +179,46 @@ class TrAdaBoostClassifier(
         rows = classification_rows(
             self, X, y, sample_weight, unlabelled=self.unlabelled, accept_sparse="csr"
         )
-        y_target = rows.y
-        target_weight = rows.sample_weight[rows.labelled]
-        if not len(y_target):
+        self._check_labelled_target(rows)
+        encoder = LabelEncoder().fit(rows.y_labelled)
+        self.classes_ = encoder.classes_
+        self._check_two_classes()
+        X_all, codes = rows.X_labelled, encoder.transform(rows.y_labelled)
+        weights = _BoostingWeights.start(rows, n_rounds, len(self.classes_))
+        rng = check_random_state(self.random_state)
+        base = LogisticRegression() if self.estimator is None else self.estimator
+        self.estimators_, votes, errors = [], [], []
+        for _ in range(n_rounds):
+            model = _seeded(clone(base), rng)
+            fit_weighted(model, X_all, codes, weights.scaled(), "estimator")
+            error, vote = weights.update(model.predict(X_all) != codes)
+            self.estimators_.append(model)
+            votes.append(vote)
+            errors.append(error)
+        self.estimator_weights_ = np.array(votes)
+        self.estimator_errors_ = np.array(errors)
+        self.source_weights_ = weights.scaled()[: rows.X_source.shape[0]]
+        return self
+
+    def _check_labelled_target(self, rows: Rows) -> None:
+        """Each round's error is measured on the labelled target rows: there
+        must be some, with some weight."""
+        if not len(rows.y):
             raise ValueError(
                 "TrAdaBoostClassifier needs labelled target rows (it measures "
                 "each round's error on them), but every row of y is marked "
                 f"unlabelled ({self.unlabelled!r}). Without target labels, "
                 "use ImportanceWeightedClassifier."
             )
-        if target_weight.sum() <= 0:
+        if rows.sample_weight[rows.labelled].sum() <= 0:
             raise ValueError("The labelled target rows all have sample_weight 0.")
-        n_source = rows.X_source.shape[0]
-        encoder = LabelEncoder().fit(rows.y_labelled)
-        self.classes_ = encoder.classes_
-        n_classes = len(self.classes_)
-        if n_classes < 2:
+
+    def _check_two_classes(self) -> None:
+        if len(self.classes_) < 2:
             raise ValueError(
                 "TrAdaBoostClassifier needs at least 2 classes, got 1 class: "
                 f"{self.classes_[0]!r}."
             )
-        X_all = rows.X_labelled
-        codes = encoder.transform(rows.y_labelled)
-        weights = rows.weights_labelled()
-        is_target = np.r_[np.zeros(n_source, bool), np.ones(len(y_target), bool)]
-        beta = 1.0
-        if n_source > 1:
-            beta = 1.0 / (1.0 + np.sqrt(2.0 * np.log(n_source) / n_rounds))
-        ceiling = (1.0 - 1.0 / n_classes) * (1.0 - 1e-3)
-        rng = check_random_state(self.random_state)
-        base = LogisticRegression() if self.estimator is None else self.estimator
-        self.estimators_, votes, errors = [], [], []
-        for _ in range(n_rounds):
-            model = clone(base)
-            if "random_state" in model.get_params():
-                model.set_params(random_state=rng.randint(_MAX_SEED))
-            scaled = weights * (len(weights) / weights.sum())
-            fit_weighted(model, X_all, codes, scaled, "estimator")
-            missed = model.predict(X_all) != codes
-            t_weights = weights[is_target]
-            error = float(t_weights @ missed[is_target] / t_weights.sum())
-            clipped = min(max(error, 1e-10), ceiling)
-            vote = np.log((1.0 - clipped) / clipped) + np.log(n_classes - 1.0)
-            update = np.where(is_target, np.exp(vote), beta)
-            weights = np.where(missed, weights * update, weights)
-            weights /= weights.sum()
-            self.estimators_.append(model)
-            votes.append(vote)
-            errors.append(error)
-        self.estimator_weights_ = np.array(votes)
-        self.estimator_errors_ = np.array(errors)
-        self.source_weights_ = weights[:n_source] * (len(weights) / weights.sum())
-        return self
 
     def _votes(self, X) -> np.ndarray:
         check_is_fitted(self)
@@ -275,3 +265,53 @@ class TrAdaBoostClassifier(
         """
         votes = self._votes(X)
         return self.classes_[votes.argmax(axis=1)]
+
+
+def _seeded(model, rng: np.random.RandomState):
+    """``model`` with its ``random_state``, if it has one, drawn from ``rng``:
+    each round's estimator differs, and the whole fit is reproducible."""
+    if "random_state" in model.get_params():
+        model.set_params(random_state=rng.randint(_MAX_SEED))
+    return model
+
+
+@dataclass
+class _BoostingWeights:
+    """The weights of the source rows, then the labelled target rows, and
+    how a round changes them: Dai et al.'s update for the source rows,
+    SAMME's vote for the target rows."""
+
+    weights: np.ndarray
+    is_target: np.ndarray  # mask: the labelled target rows
+    beta: float  # factor of a misclassified source row
+    ceiling: float  # the highest error a vote is computed from
+    n_classes: int
+
+    @classmethod
+    def start(cls, rows: Rows, n_rounds: int, n_classes: int) -> _BoostingWeights:
+        """The first round's weights: 1 per source row, ``sample_weight`` per
+        labelled target row."""
+        n_source = rows.X_source.shape[0]
+        is_target = np.r_[np.zeros(n_source, bool), np.ones(len(rows.y), bool)]
+        beta = 1.0
+        if n_source > 1:
+            beta = 1.0 / (1.0 + np.sqrt(2.0 * np.log(n_source) / n_rounds))
+        # Just below chance, so that the vote of a round stays finite.
+        ceiling = (1.0 - 1.0 / n_classes) * (1.0 - 1e-3)
+        return cls(rows.weights_labelled(), is_target, beta, ceiling, n_classes)
+
+    def scaled(self) -> np.ndarray:
+        """The weights scaled to average 1 (what an estimator is fitted with)."""
+        return self.weights * (len(self.weights) / self.weights.sum())
+
+    def update(self, missed: np.ndarray) -> tuple[float, float]:
+        """The round's error on the target rows and its vote, given the rows
+        it ``missed``; the missed rows re-weighted, then all normalised."""
+        t_weights = self.weights[self.is_target]
+        error = float(t_weights @ missed[self.is_target] / t_weights.sum())
+        clipped = min(max(error, 1e-10), self.ceiling)
+        vote = np.log((1.0 - clipped) / clipped) + np.log(self.n_classes - 1.0)
+        update = np.where(self.is_target, np.exp(vote), self.beta)
+        weights = np.where(missed, self.weights * update, self.weights)
+        self.weights = weights / weights.sum()
+        return error, vote
