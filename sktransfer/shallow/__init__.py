@@ -12,7 +12,10 @@ agree.
 """
 
 from ._coral import CORAL
-from ._importance import ImportanceWeightedClassifier, ImportanceWeightedRegressor
+from ._importance_weighted import (
+    ImportanceWeightedClassifier,
+    ImportanceWeightedRegressor,
+)
 from ._pseudo_labeling import SelectivePseudoLabeling
 from ._subspace import SubspaceAlignment, TransferComponentAnalysis
 from ._tradaboost import TrAdaBoostClassifier
