@@ -1,5 +1,6 @@
 """Choosing how to transfer, automatically: :class:`TransferSelector`."""
 
-from ._selector import NegativeTransferWarning, TransferSelector
+from ._selector import TransferSelector
+from ._target_only import NegativeTransferWarning
 
 __all__ = ["NegativeTransferWarning", "TransferSelector"]

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import time
-import warnings
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import (
     ShuffleSplit,
     StratifiedKFold,
     StratifiedShuffleSplit,
 )
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
@@ -32,34 +29,25 @@ from ..metrics import (
     log_me_scorer,
     soft_neighborhood_density_score,
 )
+from ._ranking import rank_key, trainable_parameters, untrained
+from ._target_only import (
+    TARGET_ONLY,
+    Comparison,
+    compared,
+    cv_verdict,
+    not_compared,
+    target_only_model,
+)
 
 
-class NegativeTransferWarning(UserWarning):
-    """A model trained on the labelled target rows alone beats the transfer.
+@dataclass(frozen=True)
+class _Choice:
+    """What choosing a candidate found."""
 
-    Issued by :class:`TransferSelector` with ``target_only=``: the chosen
-    candidate and the target-only model are compared by cross-validation on
-    the labelled target rows, and the target-only model scored higher on
-    average. The source then seems to hurt (negative transfer): the domains
-    may be too far apart, or the target labels enough on their own. The
-    selector keeps its choice; the fitted target-only model is its
-    ``target_only_estimator_``.
-
-    Examples
-    --------
-    >>> import warnings
-    >>> from sktransfer.selection import NegativeTransferWarning
-    >>> with warnings.catch_warnings(record=True) as caught:
-    ...     warnings.simplefilter("always")
-    ...     warnings.warn("the target-only model scores higher",
-    ...                   NegativeTransferWarning)
-    >>> issubclass(caught[0].category, UserWarning)
-    True
-    """
-
-
-#: The name of the target-only model in ``report_``.
-TARGET_ONLY = "target only"
+    rows: list[dict]  # of report_, one per candidate
+    name: str  # the chosen candidate's
+    estimator: object  # it, fitted on all the rows
+    decided_by: str  # which score decided, in words
 
 
 class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -275,13 +263,43 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             sets none.
         """
         check_params(self, self._constraints)
+        named, y = self._check_fit_inputs(X, y)
+        labelled = ~marked(y, self.unlabelled)
+        if len(np.unique(y[labelled])) >= 2:
+            choice = self._with_labels(named, X, y, labelled)
+        else:
+            choice = self._without_labels(named, X, y)
+        report = pd.DataFrame(choice.rows)
+        report["selected"] = report["candidate"] == choice.name
+        comparison = Comparison(report)
+        if self.target_only is not None:
+            chosen = dict(named)[choice.name]
+            comparison = compared(
+                report,
+                choice.name,
+                *self._versus_target_only(chosen, choice.name, X, y),
+            )
+        # The one place that sets fitted attributes: only once all succeeded.
+        validate_data(self, X, skip_check_array=True)  # n_features_in_, names
+        self.report_ = comparison.report
+        self.best_name_ = choice.name
+        self.best_estimator_ = choice.estimator
+        self.decided_by_ = choice.decided_by
+        self.classes_ = getattr(choice.estimator, "classes_", None)
+        self.target_only_ = comparison.verdict
+        self.negative_transfer_ = comparison.negative
+        self.target_only_estimator_ = comparison.estimator
+        return self
+
+    def _check_fit_inputs(self, X, y) -> tuple[list[tuple[str, object]], np.ndarray]:
+        """The named candidates (seeded clones) and ``y`` as an array, or a
+        clear error. ``X`` is only checked (shape, no sparse matrix): the
+        candidates get it as it was given, column names included."""
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None (mark unlabelled rows with the unlabelled value instead)."
             )
-        # Checked (shape, no sparse matrix) here; the candidates get X as it
-        # was given, column names included.
         check_array(
             X, allow_nd=True, dtype=None, ensure_all_finite=False, estimator=self
         )
@@ -298,39 +316,7 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             )
         y = np.asarray(y)
         check_marker_type(y, self.unlabelled)
-        labelled = ~marked(y, self.unlabelled)
-        if len(np.unique(y[labelled])) >= 2:
-            rows, best, estimator, decided_by = self._with_labels(named, X, y, labelled)
-        else:
-            rows, best, estimator, decided_by = self._without_labels(named, X, y)
-        report = pd.DataFrame(rows)
-        report["selected"] = report["candidate"] == best
-        target_only = verdict = negative = None
-        if self.target_only is not None:
-            comparison = self._versus_target_only(dict(named)[best], best, X, y)
-            report, verdict, negative, target_only = _with_comparison(
-                report, best, *comparison
-            )
-        # The one place that sets fitted attributes: only once all succeeded.
-        validate_data(self, X, skip_check_array=True)  # n_features_in_, names
-        self.report_ = report
-        self.best_name_ = best
-        self.best_estimator_ = estimator
-        self.decided_by_ = decided_by
-        self.classes_ = getattr(estimator, "classes_", None)
-        self.target_only_ = verdict
-        self.negative_transfer_ = negative
-        self.target_only_estimator_ = target_only
-        return self
-
-    def _target_only_model(self):
-        if self.target_only is True:
-            return make_pipeline(
-                FunctionTransformer(_flatten),
-                StandardScaler(),
-                LogisticRegression(max_iter=1000),
-            )
-        return clone(self.target_only)
+        return named, y
 
     def _versus_target_only(self, candidate, name: str, X, y):
         """The chosen candidate against the target-only model, by stratified
@@ -343,16 +329,7 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         counts = np.unique(y_l, return_counts=True)[1] if len(y_l) else [0]
         folds = int(min(5, min(counts)))
         if len(counts) < 2 or folds < 2:
-            return (
-                None,
-                None,
-                None,
-                (
-                    f"not compared with a target-only model: {len(rows_l)} labelled "
-                    f"target rows, and the rarest class has {min(counts)}, too few "
-                    "for a 2-fold cross-validation"
-                ),
-            )
+            return None, None, None, not_compared(len(rows_l), min(counts))
         split = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
         every = np.arange(len(y))
         transferred, alone = [], []
@@ -361,20 +338,16 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             kept = np.setdiff1d(every, held)
             fitted = self._fit(name, candidate, _take(X, kept), y[kept])
             transferred.append(float(fitted.score(_take(X, held), y[held])))
-            model = self._target_only_model().fit(_take(X, rows_l[train]), y_l[train])
+            model = target_only_model(self.target_only).fit(
+                _take(X, rows_l[train]), y_l[train]
+            )
             alone.append(float(model.score(_take(X, held), y[held])))
         self._say(
             f"{name}: cross-validated accuracy {np.mean(transferred):.4f}, "
             f"target only {np.mean(alone):.4f}"
         )
-        model = self._target_only_model().fit(_take(X, rows_l), y_l)
-        wins = sum(a > t for a, t in zip(alone, transferred, strict=True))
-        verdict = (
-            f"{folds}-fold cross-validation on the {len(rows_l)} labelled target "
-            f"rows: {name!r} {_mean_std(transferred)}, the target-only model "
-            f"({_model_name(model)} on the labelled rows alone) "
-            f"{_mean_std(alone)}, better on {wins} of {folds} folds"
-        )
+        model = target_only_model(self.target_only).fit(_take(X, rows_l), y_l)
+        verdict = cv_verdict(folds, len(rows_l), name, transferred, alone, model)
         return transferred, alone, model, verdict
 
     def _fit(self, name: str, candidate, X, y):
@@ -423,7 +396,8 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return candidate
 
     def _with_labels(self, named, X, y, labelled):
-        """``(rows, best name, best estimator fitted on all rows, why)``."""
+        """Rank by ``scoring``, validate the top few: the choice, fitted on
+        all rows."""
         scoring = self.scoring or log_me_scorer
         rows_l = np.flatnonzero(labelled)
         X_l, y_l = _take(X, rows_l), y[rows_l]
@@ -438,7 +412,7 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             else:
                 prepared.fit(X_l, y_l)
                 score = float(scoring(prepared, X_l, y_l))
-                count = _trainable_parameters(prepared)
+                count = trainable_parameters(prepared)
                 self._say(f"{name}: {scoring!r} = {score:.4f}")
             rows.append(
                 {
@@ -451,7 +425,7 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 }
             )
         ranked = [i for i in range(len(rows)) if i not in unranked]
-        order = sorted(ranked, key=lambda i: _rank_key(rows[i]))
+        order = sorted(ranked, key=lambda i: rank_key(rows[i]))
         # The best ranked, then every candidate the score could not rank.
         top = order[: self.top_k] + unranked
         val = self._validation_rows(rows_l, y_l)
@@ -490,7 +464,7 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             )
             decided_by = f"{ranking} ({why})"
         name, candidate = named[best]
-        return rows, name, self._fit(name, candidate, X, y), decided_by
+        return _Choice(rows, name, self._fit(name, candidate, X, y), decided_by)
 
     def _validation_rows(self, rows_l, y_l) -> np.ndarray:
         n_val = int(round(self.validation_size * len(rows_l)))
@@ -505,7 +479,8 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return np.sort(rows_l[val])
 
     def _without_labels(self, named, X, y):
-        """``(rows, best name, best estimator, why)``."""
+        """Train all, keep the best by ``label_free_scoring`` (guarded by the
+        baseline): the choice."""
         scoring = self.label_free_scoring or soft_neighborhood_density_score
         consensus = scoring == "ensemble" or self.baseline is not None
         for name, candidate in named if consensus else ():
@@ -547,7 +522,7 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             best, decided_by = guarded_pick(
                 best, dict(zip(names, agreement, strict=True)), self.baseline, decided
             )
-        return rows, best, fitted[best], decided_by
+        return _Choice(rows, best, fitted[best], decided_by)
 
     def _say(self, line: str) -> None:
         if self.verbose:
@@ -570,20 +545,6 @@ class TransferSelector(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X, y, sample_weight = labelled_rows(X, y, sample_weight, self.unlabelled)
         return self.best_estimator_.score(X, y, sample_weight=sample_weight)
-
-
-def untrained(candidate):
-    """What a transferability score looks at, before any training: a clone
-    that only prepares (``max_epochs=0``) where the candidate trains a
-    network, a Pipeline's steps before its model (the model is not fitted),
-    a transformer itself; ``None`` for a plain model (nothing to look at
-    before it is trained)."""
-    estimator = clone(candidate)
-    if isinstance(estimator, Pipeline) and len(estimator) > 1:
-        return estimator[:-1]
-    if "max_epochs" in estimator.get_params():
-        return estimator.set_params(max_epochs=0)
-    return estimator if hasattr(estimator, "transform") else None
 
 
 def guarded_pick(
@@ -621,75 +582,9 @@ def _probas(fitted: dict, X) -> list[np.ndarray]:
     return probas
 
 
-def _trainable_parameters(prepared) -> float:
-    """How many values training changes in a prepared network (NaN if none)."""
-    module = getattr(prepared, "module_", None)
-    if module is None:
-        return np.nan
-    return float(sum(p.numel() for p in module.parameters() if p.requires_grad))
-
-
-def _rank_key(row: dict) -> tuple[float, float]:
-    """Best score first; among equal scores (to 10 digits), fewest trainable
-    parameters first; candidates without a count after those with one."""
-    score = float(f"{row['transferability']:.10g}")
-    count = row["trainable_parameters"]
-    return (
-        -score if np.isfinite(score) else np.inf,
-        np.inf if np.isnan(count) else count,
-    )
-
-
 def _take(X, rows):
     return X.iloc[rows] if hasattr(X, "iloc") else np.asarray(X)[rows]
 
 
 def _name(scorer) -> str:
     return getattr(scorer, "__name__", repr(scorer))
-
-
-def _with_comparison(report, best, transferred, alone, model, verdict):
-    """``report`` with the cross-validated accuracies and a ``target only``
-    row; the verdict, whether the transfer lost, and the fitted model. Warns
-    :class:`NegativeTransferWarning` when it lost."""
-    report["cv_accuracy"] = np.nan
-    if transferred is None:
-        return report, verdict, None, None
-    report.loc[report["candidate"] == best, "cv_accuracy"] = np.mean(transferred)
-    row = {"candidate": TARGET_ONLY, "trained": True, "selected": False}
-    row["cv_accuracy"] = float(np.mean(alone))
-    report = pd.concat([report, pd.DataFrame([row])], ignore_index=True)
-    negative = bool(np.mean(alone) > np.mean(transferred))
-    if negative:
-        warnings.warn(
-            f"Negative transfer? The model trained on the labelled target rows "
-            f"alone scores higher than the chosen transfer ({verdict}). The "
-            "source may be too far from the target (another input statistic, a "
-            "large domain shift), or the target labels enough on their own: "
-            "see 'When transfer is expected to hurt' in the docs (which "
-            "method). The selector keeps its choice; the target-only model is "
-            "target_only_estimator_.",
-            NegativeTransferWarning,
-            stacklevel=3,
-        )
-    return (
-        report,
-        verdict + (": transfer hurts here" if negative else ""),
-        negative,
-        model,
-    )
-
-
-def _mean_std(scores) -> str:
-    return f"{np.mean(scores):.3f} ± {np.std(scores):.3f}"
-
-
-def _model_name(model) -> str:
-    final = model[-1] if isinstance(model, Pipeline) else model
-    return type(final).__name__
-
-
-def _flatten(X):
-    """Rows as flat feature vectors (images ``(n, C, H, W)`` included)."""
-    X = np.asarray(X, dtype=np.float64)
-    return X.reshape(len(X), -1)
