@@ -180,39 +180,12 @@ class FederatedTransferClassifier(ClassifierMixin, BaseEstimator):
         flower.import_flower()
         rng = check_random_state(self.random_state)
         init_seed = int(rng.randint(2**31 - 1))
-        # The start model, trained for 0 epochs: the source's weights
-        # copied in, fresh layers seeded, frozen blocks frozen; fit also
-        # validates X and y and says which classes there are.
-        start = clone(self.estimator).set_params(
-            max_epochs=0, random_state=init_seed, verbose=0
-        )
-        start.fit(X, y)
+        start = self._start_model(X, y, init_seed)
         exchanged = _exchanged_names(start)
-        if self.verbose:
-            frozen = sorted(set(start.transfer_report_.query("~trainable").layer))
-            print(
-                f"[FederatedTransferClassifier] {len(names)} clients, "
-                f"{self.n_rounds} rounds; frozen blocks (never sent): "
-                f"{frozen or 'none'}; {len(exchanged)} tensors exchanged.",
-                flush=True,
-            )
+        self._say_plan(start, len(names), len(exchanged))
         X = check_array(X, allow_nd=True, dtype=np.float32)
         y = LabelEncoder().fit(start.classes_).transform(column_or_1d(y))
-        with tempfile.TemporaryDirectory(prefix="sktransfer-fl-") as workdir:
-            self._write_clients(workdir, start, init_seed, X, y, index)
-            plan = flower.Plan(
-                workdir=workdir,
-                names=[str(n) for n in names],
-                n_rounds=self.n_rounds,
-                fraction_fit=self.fraction_fit,
-                initial=tensors(start.module_, exchanged),
-                rng=rng,
-                n_workers=self._n_workers(len(names)),
-                num_gpus=self._gpu_share(len(names)),
-                verbose=int(self.verbose),
-            )
-            final = flower.run(plan)
-        load(start.module_, final)
+        plan = self._run_rounds(start, exchanged, init_seed, X, y, names, index, rng)
         # The fitted estimator reads like the one given (it trained 0 epochs
         # itself; the rounds trained it).
         start.set_params(**{
@@ -229,6 +202,57 @@ class FederatedTransferClassifier(ClassifierMixin, BaseEstimator):
         if hasattr(start, "feature_names_in_"):
             self.feature_names_in_ = start.feature_names_in_
         return self
+
+    def _start_model(self, X, y, init_seed: int) -> TransferClassifier:
+        """The start model, trained for 0 epochs: the source's weights copied
+        in, fresh layers seeded, frozen blocks frozen; its fit also validates
+        ``X`` and ``y`` and says which classes there are."""
+        start = clone(self.estimator).set_params(
+            max_epochs=0, random_state=init_seed, verbose=0
+        )
+        start.fit(X, y)
+        return start
+
+    def _say_plan(self, start: TransferClassifier, n_clients: int, n_sent: int) -> None:
+        if self.verbose:
+            frozen = sorted(set(start.transfer_report_.query("~trainable").layer))
+            print(
+                f"[FederatedTransferClassifier] {n_clients} clients, "
+                f"{self.n_rounds} rounds; frozen blocks (never sent): "
+                f"{frozen or 'none'}; {n_sent} tensors exchanged.",
+                flush=True,
+            )
+
+    def _run_rounds(
+        self,
+        start: TransferClassifier,
+        exchanged: list[str],
+        init_seed: int,
+        X: np.ndarray,
+        y: np.ndarray,
+        names: np.ndarray,
+        index: np.ndarray,
+        rng: np.random.RandomState,
+    ) -> flower.Plan:
+        """The ``n_rounds`` rounds of FedAvg in Flower's simulation, the
+        clients reading their rows from a temporary folder; loads the
+        averaged tensors into ``start.module_``. The plan, with its history."""
+        with tempfile.TemporaryDirectory(prefix="sktransfer-fl-") as workdir:
+            self._write_clients(workdir, start, init_seed, X, y, index)
+            plan = flower.Plan(
+                workdir=workdir,
+                names=[str(n) for n in names],
+                n_rounds=self.n_rounds,
+                fraction_fit=self.fraction_fit,
+                initial=tensors(start.module_, exchanged),
+                rng=rng,
+                n_workers=self._n_workers(len(names)),
+                num_gpus=self._gpu_share(len(names)),
+                verbose=int(self.verbose),
+            )
+            final = flower.run(plan)
+        load(start.module_, final)
+        return plan
 
     def _check_params(self) -> None:
         check_params(self, self._constraints)
