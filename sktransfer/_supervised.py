@@ -1,15 +1,19 @@
 """The fit that TransferClassifier and TransferRegressor share.
 
-``fit`` validates, resolves the source, prepares the network (torch only,
+``fit`` checks the parameters, resolves the source, validates the data into
+one :class:`FitData`, prepares the network (torch only,
 :mod:`sktransfer._network`), lets one table of rules choose the training
-strategy (:mod:`sktransfer._training`) and trains. Subclasses say how the
-targets are validated and encoded and which skorch net (``_task``) trains.
+strategy (:mod:`sktransfer._training`, which runs that strategy's own checks),
+trains, and writes the fitted attributes in one place (``_set_fitted``).
+Subclasses say how the targets are validated and encoded and which skorch net
+(``_task``) trains.
 """
 
 from __future__ import annotations
 
 import inspect
 import warnings
+from dataclasses import dataclass, field
 from numbers import Integral, Real
 
 import numpy as np
@@ -36,13 +40,50 @@ from ._params import (
 from ._precision import PRECISIONS, check_precision
 from ._training import FrozenPrefix, Training, choose_strategy
 from ._training.loaders import BatchLoader
-from ._training.net_class import check_net_mixins, mixins_of
-from ._training.nets import NETS, check_finite_outputs
+from ._training.net_class import mixins_of
+from ._training.nets import check_finite_outputs
 from ._training.progress import Progress
 from .adaptation.base import AdaptationLoss
+from .adaptation.objective import LossNeeds
 from .models import MLP
 from .regularization import Regularization
 from .source import ResolvedSource, resolve_source
+
+
+@dataclass(frozen=True)
+class FitData:
+    """One fit's validated data, and the fitted attributes it settles.
+
+    Attributes
+    ----------
+    X : ndarray
+        The target inputs, float32.
+    y : ndarray
+        The targets as the net takes them (class indices, ``-1`` for an
+        unlabelled row; float32 columns).
+    labelled : ndarray of bool
+        The labelled target rows.
+    n_outputs : int
+        The network's output width (classes, or target columns).
+    across : bool
+        Whether fit trains across domains: on the source's rows, or by
+        adapting its weights without them (source-free adaptation).
+    source_rows : (ndarray, ndarray) or None
+        The source's inputs and targets (encoded like ``y``) when fit trains
+        on them (``None`` with ``across``: source-free adaptation).
+    attributes : dict
+        What the validation found that a fitted estimator keeps
+        (``classes_``, ``input_shape_``, ``n_features_in_``...), written by
+        ``_set_fitted`` once the fit has succeeded.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    labelled: np.ndarray
+    n_outputs: int
+    across: bool
+    source_rows: tuple[np.ndarray, np.ndarray] | None
+    attributes: dict = field(default_factory=dict)
 
 
 class NetworkEstimator(ForwardedParams):
@@ -156,52 +197,56 @@ class NetworkEstimator(ForwardedParams):
             across = self._trains_across_domains(source)
             self._check_target_weight(across)
             check_precision(self.precision, self._net_device(device))
-            check_net_mixins(
-                mixins_of(self.net_mixins),
-                NETS[self._task, "fine_tune"],
-                precision=self.precision,
-                across=across,
-                regularized=self.regularization is not None,
-            )
-            X, y, y_source, labelled = self._validate_fit_data(X, y, source, across)
-            source_data = (source.X, y_source) if across else None
-            source_free = across and source.X is None
-            if source_free:
-                self._check_source_free(labelled)
-                # No rows: every step draws target batches only.
-                source_data = (X[:0], y[:0])
-            self._source_description = source.description if source else None
+            data = self._validate_fit_data(X, y, source, across)
             with seeded(self.random_state, device) as generator:
-                prepared = self._prepare(source, X, device)
-                if source_free:
-                    self._check_head_transferred(prepared)
-                training = self._training(device, source_data, labelled, generator)
-                strategy = choose_strategy(prepared, training, len(X))
+                prepared = self._prepare(source, data, device)
+                training = self._training(device, data, prepared, generator)
+                # The strategy's own checks (net_mixins, source-free) run here.
+                strategy = choose_strategy(prepared, training, len(data.X))
                 try:
-                    net = strategy.train(prepared, X, y, training)
+                    net = strategy.train(prepared, data.X, data.y, training)
                 finally:
                     restore_memory_format(prepared.module)
                 if not net.interrupted_:
-                    check_finite_outputs(net, X[: self.batch_size])
+                    check_finite_outputs(net, data.X[: self.batch_size])
             if net.interrupted_:
                 raise KeyboardInterrupt(
                     f"fit was interrupted after {len(net.history)} epoch(s)."
                 )
-        self.net_ = net
-        self.training_strategy_ = strategy.name
-        self.cached_prefix_ = (
-            prepared.cut.layer if isinstance(strategy, FrozenPrefix) else None
-        )
-        self.module_ = net.module_
-        self.history_ = net.history
+            self._set_fitted(data, source, prepared, strategy, net)
         return self
 
-    def _prepare(self, source: ResolvedSource | None, X: np.ndarray, device: str):
-        """The prepared network; records what was transferred and frozen."""
+    def _set_fitted(self, data: FitData, source, prepared, strategy, net) -> None:
+        """Write the fitted attributes: the only place a fit does, once it
+        has succeeded (what the data validation found, what was prepared,
+        how it trained)."""
+        attributes = {
+            **data.attributes,
+            "_source_description": source.description if source else None,
+            "transfer_report_": prepared.report,
+            "blocks_": [b.name for b in prepared.blocks],
+            "memory_format_": prepared.memory_format,
+            "net_": net,
+            "training_strategy_": strategy.name,
+            "cached_prefix_": (
+                prepared.cut.layer if isinstance(strategy, FrozenPrefix) else None
+            ),
+            "module_": net.module_,
+            "history_": net.history,
+        }
+        for name, value in attributes.items():
+            if value is None and name == "feature_names_in_":  # X had none
+                vars(self).pop(name, None)
+            else:
+                setattr(self, name, value)
+
+    def _prepare(self, source: ResolvedSource | None, data: FitData, device: str):
+        """The prepared network (what was transferred and frozen is in its
+        ``report`` and ``blocks``)."""
         prepared = prepare(
             source,
-            X,
-            self._n_outputs(),
+            data.X,
+            data.n_outputs,
             module=self.module,
             module_kwargs=self._module_kwargs(),
             default_module=MLP,
@@ -212,23 +257,20 @@ class NetworkEstimator(ForwardedParams):
             device=device,
             outputs_name=self._outputs_name,
         )
-        self.transfer_report_ = prepared.report
-        self.blocks_ = [b.name for b in prepared.blocks]
-        self.memory_format_ = prepared.memory_format
         self._print_summary(source, prepared)
         return prepared
 
     def _training(
-        self, device: str, source_data, labelled, generator: torch.Generator
+        self, device: str, data: FitData, prepared, generator: torch.Generator
     ) -> Training:
         return Training(
             task=self._task,
-            net_params=self._net_params(device),
+            net_params=self._net_params(device, data, prepared.report),
             augment=self.augment,
             cache_frozen=self.cache_frozen is not False,
             cache_dir=cache_directory(self.cache_frozen),
-            source_data=source_data,
-            labelled=labelled,
+            source_data=data.source_rows,
+            labelled=data.labelled,
             target_weight=self.target_weight,
             adaptation=self.adaptation,
             adaptation_weight=self._adaptation_weight(),
@@ -236,6 +278,27 @@ class NetworkEstimator(ForwardedParams):
             regularization=self.regularization,
             generator=generator,
         )
+
+    def _fit_data(
+        self,
+        X,
+        y,
+        labelled,
+        n_outputs: int,
+        *,
+        source,
+        across,
+        y_source=None,
+        **attributes,
+    ) -> FitData:
+        """The :class:`FitData` of a subclass's ``_validate_fit_data``:
+        ``attributes`` are the fitted attributes the validation found."""
+        rows = across and source.X is not None  # False: source-free
+        return FitData(
+            X=X, y=y, labelled=labelled, n_outputs=n_outputs, across=across,
+            source_rows=(source.X, y_source) if rows else None,
+            attributes=attributes,
+        )  # fmt: skip
 
     #: Whether an adaptation loss on target rows only may adapt the source's
     #: weights without its data (classifiers: their losses read predictions).
@@ -246,7 +309,8 @@ class NetworkEstimator(ForwardedParams):
         adaptation loss needs none (source-free adaptation)."""
         has_data = source is not None and source.X is not None
         if self.adaptation is not None and not has_data:
-            if not (self._source_free and not self.adaptation.needs_source_data):
+            needs = LossNeeds.of(self.adaptation)
+            if not (self._source_free and not needs.source_rows):
                 raise ValueError(
                     f"{type(self.adaptation).__name__} needs labelled source data "
                     "to align the target with: pass source=sktransfer.Source("
@@ -279,34 +343,6 @@ class NetworkEstimator(ForwardedParams):
         if self.adaptation_weight != "auto":
             return self.adaptation_weight
         return 1.0 if self.adaptation is None else self.adaptation.default_weight
-
-    def _check_source_free(self, labelled: np.ndarray) -> None:
-        # Without source rows every step's loss comes from the target: the
-        # adaptation loss, or the labelled rows' (weighted by target_weight).
-        if not self._adaptation_weight() and not (
-            labelled.any() and self.target_weight
-        ):
-            raise ValueError(
-                "Without source data, adaptation_weight=0 leaves nothing to "
-                "train on unless labelled target rows count (target_weight > "
-                "0): give adaptation_weight > 0."
-            )
-
-    def _check_head_transferred(self, prepared) -> None:
-        """Source-free adaptation keeps the source's hypothesis: a fresh
-        output layer would be a random one (and frozen, with SHOT)."""
-        report = self.transfer_report_
-        head = report[report["block"] == len(prepared.blocks) - 1]
-        fresh = head[head["status"] != "transferred"]
-        if len(fresh):
-            # By label: a row's .shape is the Series' own, (n_columns,).
-            row = fresh.iloc[0]
-            raise ValueError(
-                "Source-free adaptation needs the source's output layer, but "
-                f"{row['parameter']} was not transferred (source shape "
-                f"{row['source_shape']}, target {row['shape']}). Give classes= with "
-                "all the classes the source predicts, in its order."
-            )
 
     def _check_source_rows(self, source: ResolvedSource, X: np.ndarray) -> None:
         """Source rows of the target's shape and, as far as one can tell, of
@@ -354,7 +390,7 @@ class NetworkEstimator(ForwardedParams):
             )
         return None
 
-    def _net_params(self, device: str) -> dict:
+    def _net_params(self, device: str, data: FitData, report) -> dict:
         """The skorch net's constructor parameters (the network aside)."""
         params = {
             k: v
@@ -379,7 +415,6 @@ class NetworkEstimator(ForwardedParams):
                 if params[name] is BatchLoader:
                     params.setdefault(name + "__pin_memory", True)
         if self.transferred_lr is not None:
-            report = self.transfer_report_
             names = report.loc[
                 (report["status"] == "transferred") & report["trainable"], "parameter"
             ]
@@ -402,7 +437,7 @@ class NetworkEstimator(ForwardedParams):
             device=self._net_device(device),
             precision=self.precision,
             verbose=verbose,
-            **self._net_extras(),
+            **self._net_extras(data),
             **self._net_kwargs(),
             **params,
         )
@@ -413,7 +448,7 @@ class NetworkEstimator(ForwardedParams):
             for k, v in net_params.items()
         }
 
-    def _net_extras(self) -> dict:
+    def _net_extras(self, data: FitData) -> dict:
         return {}
 
     def _skorch_verbose(self) -> int:
@@ -423,7 +458,7 @@ class NetworkEstimator(ForwardedParams):
         return 0 if self.verbose == "auto" else int(self.verbose)
 
     def _print_summary(self, source, prepared) -> None:
-        report = self.transfer_report_
+        report = prepared.report
         redone = report[report["reinitialised"]]
         if len(redone):
             shapes = ", ".join(
@@ -455,13 +490,14 @@ class NetworkEstimator(ForwardedParams):
 
     # -- subclasses ---------------------------------------------------------
 
-    def _validate_fit_data(self, X, y, source: ResolvedSource | None, across: bool):
-        """``(X, y, y_source, labelled)``: float32 inputs, the targets as the
-        net takes them, the source's targets likewise (``None`` unless
-        training ``across`` domains) and the mask of labelled target rows."""
-        raise NotImplementedError
-
-    def _n_outputs(self) -> int:
+    def _validate_fit_data(
+        self, X, y, source: ResolvedSource | None, across: bool
+    ) -> FitData:
+        """The fit's data (:meth:`_fit_data`): float32 inputs, the targets as
+        the net takes them, the source's targets likewise (when training
+        ``across`` domains on its rows), the mask of labelled target rows,
+        the network's output width, and the fitted attributes the
+        validation found (set by :meth:`_set_fitted` only)."""
         raise NotImplementedError
 
 

@@ -12,10 +12,10 @@ from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ._base.validation import validate_samples
+from ._base.validation import validate_fit_input, validate_samples
 from ._labels import (
     check_label_kinds,
     check_marker_type,
@@ -255,8 +255,9 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         ``"contiguous"`` (see ``memory_format``).
     training_strategy_ : str
         How the network was trained: ``"fine_tune"``, ``"frozen_prefix"``
-        (the frozen blocks computed once, see ``cache_frozen``) or
-        ``"across_domains"`` (the source carries data).
+        (the frozen blocks computed once, see ``cache_frozen``),
+        ``"across_domains"`` (the source carries data) or ``"source_free"``
+        (an ``adaptation`` loss adapts the source's weights without its data).
     cached_prefix_ : str or None
         The first trainable layer, when the frozen layers before it were
         computed once (``cache_frozen``); ``None`` when the whole network was
@@ -363,15 +364,15 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
     def _validate_fit_data(self, X, y, source: ResolvedSource | None, across: bool):
         # Before validate_data, which turns [0, "a"] into the strings "0", "a".
         check_label_kinds(y, self.unlabelled if across else None)
-        X, y = validate_data(
+        X, y, found = validate_fit_input(
             self, X, y, allow_nd=True, dtype=np.float32, ensure_all_finite=True
         )
         if not X.flags.writeable:  # torch warns on read-only buffers
             X = X.copy()
         # The marker means "unlabelled" only with source data to learn from.
-        self._marker = self.unlabelled if across else None
-        check_marker_type(y, self._marker)
-        unlabelled = marked(y, self._marker)
+        marker = self.unlabelled if across else None
+        check_marker_type(y, marker)
+        unlabelled = marked(y, marker)
         # The labels left, typed as they would be without the marker.
         y_labelled = retyped(y[~unlabelled]) if unlabelled.any() else y
         if len(y_labelled):
@@ -381,8 +382,8 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
             self._check_source_rows(source, X)
             check_label_kinds(source.y, self.unlabelled, "Source.y")
             source.y = column_or_1d(source.y, warn=True)
-            check_source_labels(source.y, self._marker)
-        labels = self._labels(y_labelled, source, rows)
+            check_source_labels(source.y, marker)
+        labels = self._labels(y_labelled, source, rows, marker)
         if across and not rows:
             self._check_source_free_labels(y_labelled, source)
         if across and not rows and len(np.unique(labels)) < 2:
@@ -391,32 +392,33 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
                 "tell the classes: give classes= (all the classes the source "
                 "predicts, in its order) or a fitted classifier as source."
             )
-        self._label_encoder = LabelEncoder().fit(labels)
-        self.classes_ = self._label_encoder.classes_
+        encoder = LabelEncoder().fit(labels)
+        classes = encoder.classes_
         for what, values in (
             ("y", y_labelled),
             ("Source.y", source.y if rows else None),
         ):
             if values is None:
                 continue
-            unknown = np.setdiff1d(values, self.classes_)
+            unknown = np.setdiff1d(values, classes)
             if unknown.size:
                 raise ValueError(
                     f"{what} has labels {unknown[:5].tolist()} that are not in classes."
                 )
-        if len(self.classes_) < 2:
+        if len(classes) < 2:
             raise ValueError(
                 "TransferClassifier needs samples of at least 2 classes in the "
-                f"data, but the data contains only one class: {self.classes_[0]!r}."
+                f"data, but the data contains only one class: {classes[0]!r}."
             )
-        self.input_shape_ = tuple(X.shape[1:])
         y_enc = np.full(len(y), -1, dtype=np.int64)
-        y_enc[~unlabelled] = self._label_encoder.transform(y_labelled)
-        y_source = (
-            self._label_encoder.transform(source.y).astype(np.int64) if rows else None
-        )
-        self._check_criterion(len(self.classes_))
-        return X, y_enc, y_source, ~unlabelled
+        y_enc[~unlabelled] = encoder.transform(y_labelled)
+        y_source = encoder.transform(source.y).astype(np.int64) if rows else None
+        self._check_criterion(len(classes))
+        return self._fit_data(
+            X, y_enc, ~unlabelled, len(classes), source=source, across=across,
+            y_source=y_source, **found, _marker=marker, _label_encoder=encoder,
+            classes_=classes, input_shape_=tuple(X.shape[1:]),
+        )  # fmt: skip
 
     def _check_criterion(self, n_classes: int) -> None:
         """Refuse a ``criterion`` that cannot take what every step gives it:
@@ -479,14 +481,16 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
                 "those, or give classes= (what the outputs stand for, in order)."
             )
 
-    def _labels(self, y, source: ResolvedSource | None, rows: bool) -> np.ndarray:
+    def _labels(
+        self, y, source: ResolvedSource | None, rows: bool, marker
+    ) -> np.ndarray:
         """All the labels the network's outputs stand for."""
         if self.classes is not None:
             classes = np.asarray(self.classes)
-            if marked(classes, self._marker).any():
+            if marked(classes, marker).any():
                 raise ValueError(
-                    f"classes contains {self._marker!r}, which marks unlabelled "
-                    f"target rows (unlabelled={self._marker!r}). If it is a "
+                    f"classes contains {marker!r}, which marks unlabelled "
+                    f"target rows (unlabelled={marker!r}). If it is a "
                     "class, pass unlabelled=None (every row labelled) or "
                     "another marker."
                 )
@@ -498,9 +502,6 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
             # so a fold that misses some classes keeps the source's head.
             return known
         return labels
-
-    def _n_outputs(self) -> int:
-        return len(self.classes_)
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy on ``X`` against the labels ``y`` (greater is better).
@@ -529,8 +530,8 @@ class TransferClassifier(ClassifierMixin, NetworkEstimator):
         )
         return super().score(X, y, sample_weight=sample_weight)
 
-    def _net_extras(self) -> dict:
-        return {"classes": np.arange(len(self.classes_))}
+    def _net_extras(self, data) -> dict:
+        return {"classes": np.arange(data.n_outputs)}
 
     # -- predict --------------------------------------------------------------
 

@@ -6,11 +6,12 @@ import numpy as np
 import torch
 from sklearn.base import RegressorMixin
 from sklearn.utils import check_array
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ._base.validation import validate_samples
+from ._base.validation import validate_fit_input, validate_samples
 from ._supervised import NetworkEstimator
+from .adaptation.objective import LossNeeds
 from .source import ResolvedSource
 
 
@@ -219,7 +220,7 @@ class TransferRegressor(RegressorMixin, NetworkEstimator):
     def _check_params(self) -> None:
         super()._check_params()
         loss = self.adaptation
-        if loss is not None and loss.reads_class_probabilities:
+        if LossNeeds.of(loss).class_probabilities:
             raise ValueError(
                 f"adaptation={type(loss).__name__}() reads the network's outputs "
                 "as class probabilities (a softmax over them), which a "
@@ -229,7 +230,7 @@ class TransferRegressor(RegressorMixin, NetworkEstimator):
             )
 
     def _validate_fit_data(self, X, y, source: ResolvedSource | None, across: bool):
-        X, y = validate_data(
+        X, y, found = validate_fit_input(
             self,
             X,
             y,
@@ -246,25 +247,24 @@ class TransferRegressor(RegressorMixin, NetworkEstimator):
                 f"y must hold numbers for {type(self).__name__}; got dtype "
                 f"{np.asarray(y).dtype}. Class labels go with TransferClassifier."
             )
-        self._y_ndim = y.ndim
+        y_ndim = y.ndim
         y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
-        self.n_outputs_ = y.shape[1]
-        self.input_shape_ = tuple(X.shape[1:])
+        n_outputs = y.shape[1]
         y_source = None
         if across:
             self._check_source_rows(source, X)
             y_source = check_array(
                 source.y, ensure_2d=False, dtype=np.float32, input_name="Source.y"
             ).reshape(len(source.y), -1)
-            if y_source.shape[1] != self.n_outputs_:
+            if y_source.shape[1] != n_outputs:
                 raise ValueError(
-                    f"Source.y has {y_source.shape[1]} outputs but y has "
-                    f"{self.n_outputs_}."
+                    f"Source.y has {y_source.shape[1]} outputs but y has {n_outputs}."
                 )
-        return X, y, y_source, np.ones(len(y), dtype=bool)
-
-    def _n_outputs(self) -> int:
-        return self.n_outputs_
+        return self._fit_data(
+            X, y, np.ones(len(y), dtype=bool), n_outputs, source=source,
+            across=across, y_source=y_source, **found, _y_ndim=y_ndim,
+            n_outputs_=n_outputs, input_shape_=tuple(X.shape[1:]),
+        )  # fmt: skip
 
     def predict(self, X):
         """Predicted targets of the samples in ``X``.

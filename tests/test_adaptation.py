@@ -142,7 +142,8 @@ def test_dann_makes_domains_harder_to_tell_apart():
     assert domain_accuracy(adapted, Xs, Xt) < domain_accuracy(plain, Xs, Xt) - 0.02
     assert adapted.score(Xt, yt) > plain.score(Xt, yt)
     # The domain classifier learnt: it is a module of the net, and it moved.
-    assert "critic_" in adapted.net_.prefixes_ or hasattr(adapted.net_, "critic_")
+    assert "adaptation_parts" in adapted.net_.prefixes_
+    assert hasattr(adapted.net_, "adaptation_parts_")
     assert adapted.net_.history[-1, "adapt_loss"] > 0
 
 

@@ -143,7 +143,7 @@ def test_too_large_a_map_is_refused_with_the_numbers_and_the_way_out():
     with pytest.raises(ValueError, match="= 32 values.*max_features=20"):
         clf.fit(Xt, np.full(len(Xt), -1))
     clf.set_params(adaptation__randomized=True).fit(Xt, np.full(len(Xt), -1))
-    assert clf.net_.critic_.classifier[0].in_features == 20
+    assert clf.net_.adaptation_parts_.classifier[0].in_features == 20
 
 
 def test_gradient_reversal_turns_the_critics_gradient_around():
@@ -227,11 +227,13 @@ def test_cdan_is_reproducible_with_random_state():
 
     a, b, c = fit(0), fit(0), fit(1)
     torch.testing.assert_close(
-        a.net_.critic_.random_features, b.net_.critic_.random_features
+        a.net_.adaptation_parts_.random_features,
+        b.net_.adaptation_parts_.random_features,
     )
     np.testing.assert_array_equal(a.predict_proba(Xt), b.predict_proba(Xt))
     assert not torch.equal(
-        a.net_.critic_.random_features, c.net_.critic_.random_features
+        a.net_.adaptation_parts_.random_features,
+        c.net_.adaptation_parts_.random_features,
     )
 
 

@@ -5,7 +5,12 @@ a teacher) is one small class, the strategy is chosen by one table of rules,
 and each skorch net is configured through its constructor.
 """
 
+import ast
 import copy
+import inspect
+import pickle
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -20,10 +25,13 @@ from sktransfer import (
     Source,
     TransferClassifier,
     TransferRegressor,
+    adaptation,
     information_maximization_score,
 )
+from sktransfer._supervised import NetworkEstimator
 from sktransfer._training import RULES, FrozenPrefix, why_not
-from sktransfer.adaptation import DANN, AdaptationLoss
+from sktransfer.adaptation import DANN, SHOT, AdaptationLoss
+from sktransfer.adaptation.objective import LossNeeds
 from sktransfer.augmentation import RandomAffine
 from sktransfer.models import LeNet
 from sktransfer.regularization import BSS
@@ -68,6 +76,87 @@ def test_a_loss_on_logits_trains_with_no_library_change():
     assert entropy(sharp) < entropy(plain)
 
 
+def test_what_a_loss_needs_is_declared_once_on_its_class():
+    # The training reads one LossNeeds, made from the class's declarations
+    # (class variables, the methods it overrides): a new loss on the logits
+    # declares nothing and needs nothing but the logits.
+    assert LossNeeds.of(TargetEntropy()) == LossNeeds(source_rows=True)
+    assert LossNeeds.of(None) == LossNeeds()
+    assert LossNeeds.of(DANN()) == LossNeeds(
+        source_rows=True, layer=-2, features=True, parts=True
+    )
+    assert LossNeeds.of(SHOT()) == LossNeeds(
+        layer=-1, layer_input=True, class_probabilities=True, parts=True,
+        target_pass=True,
+    )  # fmt: skip
+    assert LossNeeds.of(adaptation.MeanTeacher()) == LossNeeds(
+        class_probabilities=True, parts=True
+    )
+
+
+def test_the_losss_parts_are_adaptation_parts_and_critic_is_deprecated():
+    Xs, ys, Xt, _ = blobs(n=60)
+    clf = TransferClassifier(
+        source=Source(X=Xs, y=ys), adaptation=DANN(), max_epochs=1, random_state=0
+    ).fit(Xt, np.full(len(Xt), -1))
+    parts = clf.net_.adaptation_parts_
+    assert isinstance(parts, torch.nn.Module)
+    with pytest.warns(FutureWarning, match="renamed adaptation_parts_"):
+        assert clf.net_.critic_ is parts
+    with pytest.raises(AttributeError):
+        clf.net_.critic_ = None  # read-only
+    # A net pickled before the rename holds them as critic_: loaded, they are
+    # adaptation_parts_ again.
+    net = copy.deepcopy(clf.net_)
+    state = vars(net)
+    state["critic_"] = state.pop("adaptation_parts_")
+    for name in ("prefixes_", "_modules"):
+        state[name] = ["critic" if n == "adaptation_parts" else n for n in state[name]]
+    old = ["critic_" if n == "adaptation_parts_" else n
+           for n in state["cuda_dependent_attributes_"]]  # fmt: skip
+    state["cuda_dependent_attributes_"] = old
+    loaded = pickle.loads(pickle.dumps(net))
+    assert "critic_" not in vars(loaded)
+    assert "adaptation_parts" in loaded.prefixes_ and "critic" not in loaded.prefixes_
+    for a, b in zip(
+        loaded.adaptation_parts_.parameters(), parts.parameters(), strict=True
+    ):
+        assert torch.equal(a, b)
+
+
+def test_fit_reads_top_to_bottom_and_sets_its_attributes_in_one_place():
+    source = inspect.getsource(NetworkEstimator.fit)
+    fit = ast.parse(textwrap.dedent(source)).body[0]
+    assert fit.end_lineno - fit.body[1].lineno + 1 <= 40  # after the docstring
+    Xs, ys, Xt, _ = blobs(n=60)
+    start = TransferClassifier(max_epochs=1, random_state=0).fit(Xs, ys)
+    written = []
+
+    def recording(self, name, value):
+        caller = sys._getframe(1).f_code
+        if "sktransfer" in caller.co_filename:  # scikit-learn's are undone
+            written.append((caller.co_name, name))
+        object.__setattr__(self, name, value)
+
+    clf = TransferClassifier(source=start, adaptation=SHOT(), max_epochs=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TransferClassifier, "__setattr__", recording, raising=False)
+        clf.fit(Xt, np.full(len(Xt), -1))
+        before = dict(vars(clf))
+        # A fit failing after its data were validated (nothing to train on:
+        # the source-free strategy's own check) leaves the last fit's state.
+        with pytest.raises(ValueError, match="adaptation_weight=0 leaves nothing"):
+            clf.set_params(adaptation_weight=0).fit(Xt[:30], np.full(30, -1))
+    assert clf.training_strategy_ == "source_free"
+    assert {where for where, name in written} == {"_set_fitted"}
+    fitted = {name for _, name in written}
+    assert {k for k in vars(clf) if k.endswith("_")} <= fitted
+    assert {"net_", "classes_", "n_features_in_", "_label_encoder"} <= fitted
+    assert {k: v for k, v in vars(clf).items() if k != "adaptation_weight"} == {
+        k: v for k, v in before.items() if k != "adaptation_weight"
+    }
+
+
 class MeanTeacher(AdaptationLoss):
     """Consistency with an EMA teacher: the room the batch leaves for one."""
 
@@ -104,7 +193,7 @@ def test_a_teacher_kept_by_the_loss_follows_the_student():
         max_epochs=3,
         random_state=0,
     ).fit(Xt, np.full(len(Xt), -1))
-    teacher, student = clf.net_.critic_, clf.module_
+    teacher, student = clf.net_.adaptation_parts_, clf.module_
     before = start.module_.state_dict()
     # Not trained by the optimizer, but moved: an EMA between start and student.
     assert not any(p.requires_grad for p in teacher.parameters())
@@ -154,7 +243,7 @@ def test_one_table_chooses_the_strategy(params, expected, digits, lenet_source):
 
 def test_rules_read_as_a_table_and_say_why_not():
     names = [strategy.__name__ for strategy, _ in RULES]
-    assert names == ["AcrossDomains", "FrozenPrefix", "FineTune"]
+    assert names == ["AcrossDomains", "SourceFree", "FrozenPrefix", "FineTune"]
     assert dict(RULES)[RULES[-1][0]] == ()  # the last rule always holds
 
     class Training:

@@ -107,7 +107,7 @@ def test_fitted_with_a_mean_teacher_the_teacher_is_never_trained_by_gradient():
         adaptation=MeanTeacher(threshold=0.6, ema=0.5),
         max_epochs=3, random_state=0,
     ).fit(X_target, np.full(len(X_target), -1))  # fmt: skip
-    teacher = clf.net_.critic_
+    teacher = clf.net_.adaptation_parts_
     optimised = {id(p) for g in clf.net_.optimizer_.param_groups for p in g["params"]}
     assert not optimised & {id(p) for p in teacher.parameters()}
     assert "adapt_loss" in clf.history_[-1]
@@ -123,12 +123,14 @@ def test_fitted_with_a_mean_teacher_the_teacher_is_never_trained_by_gradient():
     diffs = [
         (t - s).abs().max().item()
         for t, s in zip(
-            student.net_.critic_.parameters(), student.module_.parameters(), strict=True
+            student.net_.adaptation_parts_.parameters(),
+            student.module_.parameters(),
+            strict=True,
         )
     ]
     assert 0 < max(diffs) < 0.5
     for t, s in zip(
-        teacher.parameters(), student.net_.critic_.parameters(), strict=True
+        teacher.parameters(), student.net_.adaptation_parts_.parameters(), strict=True
     ):
         assert torch.equal(t, s)  # same training either way; only the kept weights
     same = TransferClassifier(

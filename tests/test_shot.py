@@ -72,7 +72,7 @@ def test_source_free_fit_keeps_the_head_and_adapts_the_rest(source):
     assert "source_loss" not in clf.history_[-1]
     assert np.isfinite(clf.history_[:, "adapt_loss"]).all()
     width = clf.module_.layers[1].out_features  # what the head reads, and a 1
-    assert clf.net_.critic_.centroids.shape == (2, width + 1)
+    assert clf.net_.adaptation_parts_.centroids.shape == (2, width + 1)
     # The shifted target fools the source (64 %); SHOT recovers most of it.
     assert source.score(Xt, yt) < 0.7 and clf.score(Xt, yt) > 0.9
 
@@ -130,7 +130,7 @@ def test_pseudo_label_weight_zero_is_shot_im(source):
         max_epochs=2,
         random_state=0,
     ).fit(Xt, unlabelled(len(Xt)))
-    assert clf.net_.critic_.labels.numel() == 0  # never computed
+    assert clf.net_.adaptation_parts_.labels.numel() == 0  # never computed
 
 
 @pytest.mark.parametrize(
@@ -253,7 +253,7 @@ def test_pseudo_labels_are_kept_per_target_row(source):
     clf = TransferClassifier(
         source=source, adaptation=SHOT(), max_epochs=15, random_state=0
     ).fit(Xt, unlabelled(len(Xt)))
-    labels = clf.net_.critic_.labels.numpy()
+    labels = clf.net_.adaptation_parts_.labels.numpy()
     assert labels.shape == (len(Xt),)
     assert (labels == yt).mean() > 0.9  # the last epoch's, from its features
 

@@ -5,13 +5,14 @@
 """
 
 from .choose import RULES, choose_strategy, why_not
-from .strategies import AcrossDomains, FineTune, FrozenPrefix, Training
+from .strategies import AcrossDomains, FineTune, FrozenPrefix, SourceFree, Training
 
 __all__ = [
     "RULES",
     "AcrossDomains",
     "FineTune",
     "FrozenPrefix",
+    "SourceFree",
     "Training",
     "choose_strategy",
     "why_not",

@@ -1,8 +1,9 @@
 """Which training strategy a fit uses: one table of rules, read top to bottom.
 
-The first strategy whose every condition holds trains the network. Each
-condition is named for what it guarantees, so ``why_not`` can say which one
-failed.
+The first strategy whose every condition holds trains the network, once its
+own checks (:meth:`~sktransfer._training.strategies.Strategy.check`) pass.
+Each condition is named for what it guarantees, so ``why_not`` can say which
+one failed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from .net_class import overrides
 from .nets import NETS
 from .prefix_cache import fits
 from .regularized import resolve_layers, runs_after_cut
-from .strategies import AcrossDomains, FineTune, FrozenPrefix, Training
+from .strategies import AcrossDomains, FineTune, FrozenPrefix, SourceFree, Training
 
 Condition = Callable[[PreparedNetwork, Training, int], bool]
 
@@ -57,6 +58,12 @@ def _no_callback_predicts_training_rows(p, t: Training, n: int) -> bool:
 
 def _source_data(p, t: Training, n: int) -> bool:
     return t.source_data is not None
+
+
+def _adaptation_without_source_rows(p, t: Training, n: int) -> bool:
+    """The estimator has refused an adaptation loss without source rows
+    unless the loss needs none and the source gives weights."""
+    return t.adaptation is not None and t.source_data is None
 
 
 def _cache_on(p, t: Training, n: int) -> bool:
@@ -103,6 +110,11 @@ def _outputs_fit(p: PreparedNetwork, t, n: int) -> bool:
 RULES: tuple[tuple[type, tuple[tuple[str, Condition], ...]], ...] = (
     (AcrossDomains, (("the source carries labelled data", _source_data),)),
     (
+        SourceFree,
+        (("an adaptation loss adapts the source's weights without its rows",
+          _adaptation_without_source_rows),),
+    ),
+    (
         FrozenPrefix,
         (
             ("cache_frozen is not False", _cache_on),
@@ -125,10 +137,14 @@ RULES: tuple[tuple[type, tuple[tuple[str, Condition], ...]], ...] = (
 
 
 def choose_strategy(prepared: PreparedNetwork, training: Training, n_rows: int):
-    """The strategy that trains this fit (see :data:`RULES`)."""
+    """The strategy that trains this fit (see :data:`RULES`), once its own
+    checks have passed (``Strategy.check``: the ``net_mixins``, and
+    source-free adaptation's)."""
     for strategy, conditions in RULES:
         if all(holds(prepared, training, n_rows) for _, holds in conditions):
-            return strategy()
+            chosen = strategy()
+            chosen.check(prepared, training)
+            return chosen
     raise AssertionError("the last rule always holds")  # pragma: no cover
 
 

@@ -12,6 +12,7 @@ constructor, and prediction always runs the whole network.
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 from skorch import NeuralNetClassifier, NeuralNetRegressor
@@ -21,7 +22,7 @@ from skorch.utils import to_tensor
 
 from .._network.modes import eval_mode
 from .._precision import as_float32
-from ..adaptation.base import AdaptationLoss, DomainBatch, TargetPass
+from ..adaptation.base import DomainBatch, TargetPass
 from ..adaptation.objective import DomainSetup, joint_objective
 from .step import TrainingNet
 
@@ -132,9 +133,13 @@ class _DomainSteps:
     """Training steps on mixed-domain batches, minimising the joint objective.
 
     Batches come from :class:`~sktransfer._training.loaders.DomainBatches`;
-    the adaptation loss sees a :class:`~sktransfer.adaptation.base.DomainBatch`
-    and its parts (``build_for``) are registered as the net's ``critic_``, so
-    they are trained, moved to the device and saved with the net.
+    the adaptation loss sees a :class:`~sktransfer.adaptation.base.DomainBatch`.
+    What the loss needs is read once, from ``domain.needs``
+    (:class:`~sktransfer.adaptation.objective.LossNeeds`): its parts
+    (``build_for``: a domain critic, a mean teacher) are registered as the
+    net's ``adaptation_parts_``, so they are trained, moved to the device and
+    saved with the net; a loss that wants a pass over the target gets it at
+    each epoch's start (``before_epoch``).
     """
 
     def __init__(self, *args, domain: DomainSetup | None = None, **kwargs):
@@ -144,19 +149,45 @@ class _DomainSteps:
     def initialize_module(self):
         super().initialize_module()
         self.domain_step_ = 0
-        adaptation = self.domain.adaptation
-        if adaptation is not None:
+        if self.domain.needs.parts:
+            adaptation = self.domain.adaptation
             parts = adaptation.build_for(self.module_, self.domain.n_features)
             if parts is not None:
-                self.critic_ = parts.to(self.device)
+                self.adaptation_parts_ = parts.to(self.device)
         return self
+
+    @property
+    def critic_(self):
+        """Deprecated: what the adaptation loss built, now
+        ``adaptation_parts_`` (a domain critic or a mean teacher)."""
+        warnings.warn(
+            "net_.critic_ is renamed adaptation_parts_ (what the adaptation "
+            "loss's build_for returned: a domain critic or a mean teacher); "
+            "critic_ will be removed: use net_.adaptation_parts_.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self.adaptation_parts_
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # A net pickled before the rename holds its loss's parts as critic_.
+        if "critic_" in vars(self):
+            vars(self)["adaptation_parts_"] = vars(self).pop("critic_")
+            renamed = {"critic": "adaptation_parts", "critic_": "adaptation_parts_"}
+            for name in ("prefixes_", "cuda_dependent_attributes_", "_modules"):
+                if name in vars(self):
+                    vars(self)[name] = [renamed.get(n, n) for n in vars(self)[name]]
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         super().on_epoch_begin(net, dataset_train=dataset_train, **kwargs)
-        adaptation = self.domain.adaptation
-        if adaptation is not None and _overrides_before_epoch(adaptation):
+        if self.domain.needs.target_pass:
             outputs = self.target_pass(dataset_train.X)
-            adaptation.before_epoch(outputs, getattr(self, "critic_", None))
+            self.domain.adaptation.before_epoch(outputs, self._adaptation_parts())
+
+    def _adaptation_parts(self):
+        """What the loss built (``None`` when it built nothing)."""
+        return vars(self).get("adaptation_parts_")
 
     def target_pass(self, X) -> TargetPass:
         """The network's logits and ``layer`` features for every row of ``X``,
@@ -206,7 +237,7 @@ class _DomainSteps:
             logits_labelled=logits_l, features_source=features_s,
             features_target=features_t,
             progress=min(step / max(setup.total_steps, 1), 1.0), step=step,
-            parts=getattr(self, "critic_", None), network=self.module_,
+            parts=self._adaptation_parts(), network=self.module_,
             target_rows=rows,
         )  # fmt: skip
         loss, terms = joint_objective(self.criterion_, domain_batch, setup)
@@ -239,12 +270,8 @@ class _DomainSteps:
     def on_train_end(self, net, **kwargs):
         super().on_train_end(net, **kwargs)
         if self.domain.adaptation is not None:
-            parts = getattr(self, "critic_", None)
+            parts = self._adaptation_parts()
             self.domain.adaptation.after_training(self.module_, parts)
-
-
-def _overrides_before_epoch(adaptation: AdaptationLoss) -> bool:
-    return type(adaptation).before_epoch is not AdaptationLoss.before_epoch
 
 
 class ClassifierNet(TrainingNet, NeuralNetClassifier):
@@ -279,4 +306,6 @@ NETS = {
     ("regressor", "frozen_prefix"): PrefixRegressorNet,
     ("classifier", "across_domains"): DomainClassifierNet,
     ("regressor", "across_domains"): DomainRegressorNet,
+    # Regressors refuse source-free adaptation (their outputs are no classes).
+    ("classifier", "source_free"): DomainClassifierNet,
 }

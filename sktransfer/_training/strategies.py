@@ -1,15 +1,17 @@
-"""The training strategies: fine-tuning, on a frozen prefix, across domains.
+"""The training strategies: fine-tuning, on a frozen prefix, across domains,
+source-free adaptation.
 
 Each takes the :class:`~sktransfer._network.PreparedNetwork` and the
-estimator's :class:`Training` settings, configures its skorch net through
-constructor parameters only, trains it, and returns it: a net whose
-``module_`` is the whole network, ready to predict from raw inputs.
+estimator's :class:`Training` settings, refuses what it cannot train
+(:meth:`Strategy.check`, run when the rule table picks it), configures its
+skorch net through constructor parameters only, trains it, and returns it: a
+net whose ``module_`` is the whole network, ready to predict from raw inputs.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -20,10 +22,10 @@ from .._network import PreparedNetwork
 from .._network.blocks import resolve_layer
 from .._network.modes import output_size
 from ..adaptation.base import AdaptationLoss
-from ..adaptation.objective import DomainSetup
+from ..adaptation.objective import DomainSetup, LossNeeds
 from ..regularization import Regularization
 from .loaders import BatchLoader, DomainBatches
-from .net_class import compose
+from .net_class import check_net_mixins, compose
 from .nets import NETS, NonFiniteGuard
 from .prefix_cache import prefix_outputs
 from .regularized import regularization_setup
@@ -43,6 +45,7 @@ class Training:
     augment: object = None
     cache_frozen: bool = True
     cache_dir: str | None = None  # prefix outputs also shared on disk there
+    # The source's rows (X, encoded y), when the fit trains on them.
     source_data: tuple[np.ndarray, np.ndarray] | None = None
     labelled: np.ndarray | None = None  # target rows with a label (domains)
     target_weight: float = 1.0
@@ -62,6 +65,19 @@ class Strategy:
     """A way to train the prepared network; ``name`` picks its skorch net."""
 
     name: str
+    #: Whether its training step reads batches of both domains.
+    across = False
+
+    def check(self, prepared: PreparedNetwork, training: Training) -> None:
+        """Refuse what this strategy cannot train: by default, ``net_mixins``
+        that cannot go with its net or with what the fit asks of it."""
+        check_net_mixins(
+            training.net_mixins,
+            NETS[training.task, self.name],
+            precision=training.net_params.get("precision", "float32"),
+            across=self.across,
+            regularized=training.regularization is not None,
+        )
 
     def net(self, prepared: PreparedNetwork, training: Training, **params):
         """This strategy's skorch net for ``prepared``, configured by ``params``
@@ -154,6 +170,7 @@ class AcrossDomains(Strategy):
     ``L_source + target_weight * L_target + adaptation_weight * L_adapt``."""
 
     name = "across_domains"
+    across = True
 
     def train(self, prepared: PreparedNetwork, X, y, training: Training):
         setup = self.setup(prepared, X, training)
@@ -178,15 +195,13 @@ class AcrossDomains(Strategy):
     @staticmethod
     def setup(prepared: PreparedNetwork, X, training: Training) -> DomainSetup:
         adaptation, layer, n_features = training.adaptation, None, None
-        if adaptation is not None and adaptation.layer is not None:
-            layer = resolve_layer(prepared.module, prepared.blocks, adaptation.layer)
+        needs = LossNeeds.of(adaptation)
+        if needs.layer is not None:
+            layer = resolve_layer(prepared.module, prepared.blocks, needs.layer)
             n_features, n_outputs = output_size(
-                prepared.module,
-                layer,
-                prepared.example,
-                inputs=adaptation.reads_layer_input,
+                prepared.module, layer, prepared.example, inputs=needs.layer_input
             )
-            _check_reads_logits(adaptation, n_features, n_outputs)
+            _check_reads_logits(adaptation, needs, n_features, n_outputs)
         X_source = training.source_data[0]
         batch_size = training.net_params["batch_size"]
         steps = math.ceil(max(len(X_source), len(X)) / batch_size)
@@ -195,7 +210,7 @@ class AcrossDomains(Strategy):
             adaptation=adaptation,
             adaptation_weight=training.adaptation_weight,
             layer=layer,
-            layer_input=adaptation is not None and adaptation.reads_layer_input,
+            layer_input=needs.layer_input,
             n_features=n_features,
             total_steps=steps * training.max_epochs,
             has_labelled_target=bool(training.labelled.any()),
@@ -203,15 +218,60 @@ class AcrossDomains(Strategy):
         )
 
 
+class SourceFree(AcrossDomains):
+    """Adapt the source's weights to the target without the source's rows:
+    ``target_weight * L_target + adaptation_weight * L_adapt``, every step
+    on target batches only (an adaptation loss on the target's predictions,
+    and the labelled target rows if any)."""
+
+    name = "source_free"
+
+    def check(self, prepared: PreparedNetwork, training: Training) -> None:
+        super().check(prepared, training)
+        # Without source rows every step's loss comes from the target: the
+        # adaptation loss, or the labelled rows' (weighted by target_weight).
+        if not training.adaptation_weight and not (
+            training.labelled.any() and training.target_weight
+        ):
+            raise ValueError(
+                "Without source data, adaptation_weight=0 leaves nothing to "
+                "train on unless labelled target rows count (target_weight > "
+                "0): give adaptation_weight > 0."
+            )
+        _check_head_transferred(prepared)
+
+    def train(self, prepared: PreparedNetwork, X, y, training: Training):
+        # No rows: every step draws target batches only.
+        no_rows = replace(training, source_data=(X[:0], y[:0]))
+        return super().train(prepared, X, y, no_rows)
+
+
+def _check_head_transferred(prepared: PreparedNetwork) -> None:
+    """Source-free adaptation keeps the source's hypothesis: a fresh output
+    layer would be a random one (and frozen, with SHOT)."""
+    report = prepared.report
+    head = report[report["block"] == len(prepared.blocks) - 1]
+    fresh = head[head["status"] != "transferred"]
+    if len(fresh):
+        # By label: a row's .shape is the Series' own, (n_columns,).
+        row = fresh.iloc[0]
+        raise ValueError(
+            "Source-free adaptation needs the source's output layer, but "
+            f"{row['parameter']} was not transferred (source shape "
+            f"{row['source_shape']}, target {row['shape']}). Give classes= with "
+            "all the classes the source predicts, in its order."
+        )
+
+
 def _check_reads_logits(
-    adaptation: AdaptationLoss, n_features: int, n_outputs: int | None
+    adaptation: AdaptationLoss, needs: LossNeeds, n_features: int, n_outputs
 ) -> None:
     """A loss that reads class scores from the features at its ``layer``
     (InformationMaximization, MCC) must get the logits there: as many values
     as the network has outputs, not a hidden layer's softmax."""
     if (
-        not adaptation.reads_class_probabilities
-        or not adaptation.reads_features()
+        not needs.class_probabilities
+        or not needs.features
         or n_outputs in (None, n_features)
     ):
         return

@@ -36,7 +36,7 @@ class MeanTeacher(AdaptationLoss):
     ``adaptation_weight`` (``"auto"``: 3, the paper's). When training ends the fitted
     network takes the teacher's weights (``predict_with="teacher"``, as the
     mean-teacher papers evaluate), or keeps the student's; the teacher stays
-    in ``net_.critic_``.
+    in ``net_.adaptation_parts_``.
 
     The teacher averages over many steps, so the method wants a longer
     schedule than the other losses: tens of epochs at ``lr=1e-3`` (the
@@ -92,11 +92,12 @@ class MeanTeacher(AdaptationLoss):
     ...     adaptation=MeanTeacher(threshold=0.6),
     ...     max_epochs=3, random_state=0,
     ... ).fit(X_target, np.full(len(X_target), -1))
-    >>> clf.net_.critic_ is not clf.module_  # the teacher, a separate copy
+    >>> teacher = clf.net_.adaptation_parts_  # what the loss built
+    >>> teacher is not clf.module_  # the teacher, a separate copy
     True
     >>> import torch  # the fitted network kept the teacher's weights
     >>> all(torch.equal(a, b) for a, b in zip(clf.module_.parameters(),
-    ...                                       clf.net_.critic_.parameters()))
+    ...                                       teacher.parameters()))
     True
     """
 
