@@ -108,6 +108,12 @@ class AdaptationLoss(BaseEstimator):
     it can then adapt a classifier whose source gives weights but no rows
     (source-free adaptation).
 
+    What a loss needs of the training is declared here, once: these class
+    variables, ``layer``, and which of :meth:`build`, :meth:`build_for` and
+    :meth:`before_epoch` it overrides. The training reads them in one place
+    (``LossNeeds`` in ``sktransfer.adaptation.objective``); a new loss on the
+    logits (``batch_loss`` alone) is one class, with no change elsewhere.
+
     Parameters
     ----------
     layer : int, str or None, default=-2
