@@ -8,7 +8,8 @@ re-weight the source rows by the density ratio (KMM, KLIEP or a domain
 classifier); :class:`TrAdaBoostClassifier` re-weights them by boosting on a
 few labelled target rows; :class:`SubspaceAlignment` and
 :class:`TransferComponentAnalysis` map both domains into a space where they
-agree.
+agree. :class:`PreprocessingEnsemble` averages one of them over the
+preprocessings that serve the source rows best (chosen by source labels only).
 """
 
 from ._coral import CORAL
@@ -16,6 +17,7 @@ from ._importance_weighted import (
     ImportanceWeightedClassifier,
     ImportanceWeightedRegressor,
 )
+from ._preprocessing_ensemble import PreprocessingEnsemble
 from ._pseudo_labeling import SelectivePseudoLabeling
 from ._subspace import SubspaceAlignment, TransferComponentAnalysis
 from ._tradaboost import TrAdaBoostClassifier
@@ -24,6 +26,7 @@ __all__ = [
     "CORAL",
     "ImportanceWeightedClassifier",
     "ImportanceWeightedRegressor",
+    "PreprocessingEnsemble",
     "SelectivePseudoLabeling",
     "SubspaceAlignment",
     "TrAdaBoostClassifier",
