@@ -45,11 +45,10 @@ def check_precision(precision: str, device: str | None) -> None:
             f"does not have for device {device!r}; use precision='float32'."
         )
     if precision == "float16" and kind == "cpu":
-        # torch emulates float16 arithmetic on most CPUs: about 10 times
-        # slower than float32 for LeNet on the development machine.
+        # torch emulates float16 arithmetic on most CPUs (docs/gpu.md).
         raise ValueError(
             "precision='float16' is for GPUs: on the CPU torch has no fast "
-            "float16 arithmetic (it runs about 10 times slower than float32). "
+            "float16 arithmetic (it is emulated, far slower than float32). "
             "Use precision='bfloat16' on the CPU, or a CUDA device."
         )
 

@@ -1,8 +1,8 @@
 """Memory layout of a convolutional network while it trains.
 
 On CPU, oneDNN runs 2-D convolutions, batch norm, ReLU and pooling faster on
-channels-last tensors (NHWC) than on the default NCHW layout: about 12 % less
-time per LeNet training step on the project's 2-core machine. On CUDA, cuDNN's
+channels-last tensors (NHWC) than on the default NCHW layout (measured in
+docs/benchmarks.md, "Speed and memory"). On CUDA, cuDNN's
 Tensor Core convolutions (float16, bfloat16, and TF32 float32 from Ampere on)
 work in NHWC: in NCHW each convolution pays for transposes, so NVIDIA
 recommends channels-last there (``benchmarks/gpu_check.py`` measures both
