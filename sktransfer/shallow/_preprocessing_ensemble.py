@@ -216,14 +216,19 @@ class PreprocessingEnsemble(LabelledScore, ClassifierMixin, BaseEstimator):
                 "PreprocessingEnsemble scores each preprocessing on the source "
                 "rows: give source=Source(X=X_source, y=y_source)."
             )
-        self.source_scores_ = self._source_scores(candidates, rows)
+        # Each preprocessing of the source rows, fitted on them once: scored,
+        # then given to that member.
+        prepared = {
+            name: clone(step).fit_transform(rows.X_source)
+            for name, step in candidates.items()
+        }
+        self.source_scores_ = self._source_scores(prepared, rows.y_source)
         self.members_ = self._choose(self.source_scores_, rows.X_source.shape[0])
         y_target = np.asarray(y, dtype=object) if y is not None else None
         self.estimators_, self.preprocessors_ = {}, {}
         for name in self.members_:
-            source_rows = clone(candidates[name]).fit_transform(rows.X_source)
             self.preprocessors_[name] = clone(candidates[name]).fit(rows.X)
-            member = self._member(Source(X=source_rows, y=rows.y_source))
+            member = self._member(Source(X=prepared[name], y=rows.y_source))
             target_rows = self.preprocessors_[name].transform(rows.X)
             self.estimators_[name] = member.fit(target_rows, y_target)
         self.classes_ = self.estimators_[self.members_[0]].classes_
@@ -284,7 +289,7 @@ class PreprocessingEnsemble(LabelledScore, ClassifierMixin, BaseEstimator):
             )
         return candidates
 
-    def _source_scores(self, candidates: dict, rows) -> dict[str, float]:
+    def _source_scores(self, prepared: dict, y_source) -> dict[str, float]:
         """Cross-validated accuracy of the scorer on each preprocessed source."""
         scorer = (
             default_source_scorer()
@@ -293,17 +298,8 @@ class PreprocessingEnsemble(LabelledScore, ClassifierMixin, BaseEstimator):
         )
         folds = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
         return {
-            name: float(
-                np.mean(
-                    cross_val_score(
-                        clone(scorer),
-                        clone(step).fit_transform(rows.X_source),
-                        rows.y_source,
-                        cv=folds,
-                    )
-                )
-            )  # fmt: skip
-            for name, step in candidates.items()
+            name: float(np.mean(cross_val_score(clone(scorer), X, y_source, cv=folds)))
+            for name, X in prepared.items()
         }
 
     def _choose(self, scores: dict[str, float], n_source: int) -> list[str]:
